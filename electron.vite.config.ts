@@ -1,0 +1,38 @@
+import { resolve } from 'node:path'
+import { defineConfig } from 'electron-vite'
+
+// One build for every bundle. The main-process build has several entries: the Electron shell,
+// the headless CLI and the Piscina worker. The worker is its own entry with a stable output name
+// (out/main/partition-worker.js) because the engine hands that path to Piscina at run time.
+export default defineConfig({
+  main: {
+    build: {
+      externalizeDeps: true,
+      sourcemap: true,
+      rollupOptions: {
+        input: {
+          index: resolve('src/main/electron/index.ts'),
+          cli: resolve('src/main/cli/index.ts'),
+          'partition-worker': resolve('src/workers/partition-worker.ts')
+        },
+        output: { entryFileNames: '[name].js' }
+      }
+    }
+  },
+  preload: {
+    build: {
+      externalizeDeps: true,
+      rollupOptions: {
+        input: { index: resolve('src/preload/index.ts') },
+        // A sandboxed preload cannot be an ES module.
+        output: { format: 'cjs', entryFileNames: '[name].cjs' }
+      }
+    }
+  },
+  renderer: {
+    root: resolve('src/renderer'),
+    build: {
+      rollupOptions: { input: { index: resolve('src/renderer/index.html') } }
+    }
+  }
+})
