@@ -1,0 +1,64 @@
+// What the engine hands a worker for one partition, and what comes back. Both cross a thread
+// boundary by structured clone, so they hold plain data only.
+import type { FailedRecord } from './failures'
+import type { Step } from './job'
+
+export interface PipelineSpec {
+  /** Identifies the job version; workers cache the compiled steps by it. */
+  hash: string
+  steps: Step[]
+  /** Folder that relative paths in the job (script modules) resolve against. */
+  baseDir: string
+}
+
+export interface PartitionTask {
+  runId: string
+  partitionIdx: number
+  attempt: number
+  pipeline: PipelineSpec
+  input: {
+    format: 'csv' | 'tsv' | 'jsonl'
+    delimiter: string
+    quote: string
+    encoding: 'utf8' | 'latin1' | 'windows-1252'
+  }
+  output: { format: 'csv' | 'tsv' | 'jsonl'; delimiter: string; columns: string[] }
+  file: string
+  /** Byte range [start, end) holding whole records (unless the boundary was misplaced, see boundaryBroken). */
+  start: number
+  end: number
+  firstLine: number
+  /** The last partition of its file: a quote still open at its end is a broken record, not a misplaced boundary. */
+  lastOfFile: boolean
+  /** Column names for CSV input (from the header row or generated); null for JSON lines. */
+  header: string[] | null
+  stagedPath: string
+  /** Where to write the dedupe keys of output records, when the job dedupes. */
+  keysPath: string | null
+  /** Shared counters [records, bytes] that workers add to as they go, for live progress. */
+  progress: SharedArrayBuffer
+}
+
+export interface PartitionCounts {
+  in: number
+  out: number
+  filtered: number
+  failed: number
+}
+
+export interface PartitionResult {
+  counts: PartitionCounts
+  failures: FailedRecord[]
+  stagedBytes: number
+  keysBytes: number
+  bytesRead: number
+  durationMs: number
+  /**
+   * The range ended inside a quoted field, so the planner's boundary fell inside a record (a stray
+   * quote earlier in the file can do that). The output is discarded and the engine re-plans the
+   * rest of the file as one partition.
+   */
+  boundaryBroken: boolean
+}
+
+export const PROGRESS_SLOTS = { records: 0, bytes: 1 } as const
