@@ -1,0 +1,218 @@
+// The Piscina worker: reads one partition (a byte range of one input file) itself, runs every
+// record through the job's steps, writes the staged output itself and returns a small summary
+// with the failed records. It never touches SQLite: the engine's main thread records the result.
+//
+// A task can die half-way (abort, timeout, crash): everything it writes goes to a temporary name
+// first and is renamed to the staged name only when complete and fsynced, so a staged file either
+// is whole or does not exist.
+import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs'
+import { StringDecoder } from 'node:string_decoder'
+import iconv from 'iconv-lite'
+import type { Rec } from '../shared/expression'
+import { boundRaw, type FailedRecord, type FailureCode } from '../shared/failures'
+import type { PartitionResult, PartitionTask } from '../shared/partition-task'
+import { PROGRESS_SLOTS } from '../shared/partition-task'
+import { CsvParser } from './formats/csv-parser'
+import { recordEncoder } from './formats/encode'
+import { JsonlParser } from './formats/jsonl-parser'
+import { compilePipeline, RecordFailure, type Pipeline } from './steps/pipeline'
+
+/** Read size. Larger blocks make each block's garbage outlive V8's young generation (measured in perf-baselines.md). */
+const BLOCK_BYTES = 64 * 1024
+/** Output is buffered in memory up to about this many characters before a write. */
+const FLUSH_CHARS = 256 * 1024
+
+const pipelines = new Map<string, Promise<Pipeline>>()
+
+function pipelineFor(task: PartitionTask): Promise<Pipeline> {
+  let p = pipelines.get(task.pipeline.hash)
+  if (!p) {
+    p = compilePipeline(task.pipeline)
+    pipelines.set(task.pipeline.hash, p)
+    p.catch(() => pipelines.delete(task.pipeline.hash))
+  }
+  return p
+}
+
+class BufferedFile {
+  private fd: number
+  private parts: string[] = []
+  private chars = 0
+  bytes = 0
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'w')
+  }
+
+  write(s: string): void {
+    this.parts.push(s)
+    this.chars += s.length
+    if (this.chars >= FLUSH_CHARS) this.flush()
+  }
+
+  private flush(): void {
+    if (!this.parts.length) return
+    this.bytes += writeSync(this.fd, this.parts.join(''))
+    this.parts = []
+    this.chars = 0
+  }
+
+  /** Flush, fsync and close, then rename to the final name. */
+  commit(finalPath: string): void {
+    this.flush()
+    fsyncSync(this.fd)
+    closeSync(this.fd)
+    renameSync(this.path, finalPath)
+  }
+
+  abandon(): void {
+    try {
+      closeSync(this.fd)
+    } catch {
+      // already closed
+    }
+  }
+}
+
+function decoderFor(encoding: PartitionTask['input']['encoding']): { write(b: Buffer): string; end(): string } {
+  if (encoding === 'utf8') return new StringDecoder('utf8')
+  if (encoding === 'latin1') return { write: (b) => b.toString('latin1'), end: () => '' }
+  const d = iconv.getDecoder(encoding)
+  return { write: (b) => d.write(b), end: () => d.end() ?? '' }
+}
+
+export default async function runPartition(task: PartitionTask): Promise<PartitionResult> {
+  const t0 = performance.now()
+  const pipeline = await pipelineFor(task)
+  const counts = { in: 0, out: 0, filtered: 0, failed: 0 }
+  const failures: FailedRecord[] = []
+  const encode = recordEncoder(task.output.format, task.output.columns, task.output.delimiter)
+  const out = new BufferedFile(task.stagedPath + '.tmp')
+  const keys = task.keysPath ? new BufferedFile(task.keysPath + '.tmp') : null
+  const progress = new BigInt64Array(task.progress)
+  const fail = (line: number, step: string, code: FailureCode, message: string, raw: string): void => {
+    counts.failed++
+    failures.push({ line, step, code, message, raw: boundRaw(raw) })
+  }
+  // Set while the current block decoded with replacement characters: invalid UTF-8 somewhere in it.
+  let suspectEncoding = false
+
+  const handle = (rec: Rec, line: number, raw: () => string): void => {
+    counts.in++
+    if (suspectEncoding && hasReplacementChar(rec)) {
+      fail(line, 'read', 'ENCODING_ERROR', 'the row holds bytes that are not valid UTF-8 (if the file was saved as Latin-1 or Windows-1252, set input.encoding)', raw())
+      return
+    }
+    let result: Rec | null
+    try {
+      result = pipeline.apply(rec)
+    } catch (e) {
+      if (e instanceof RecordFailure) {
+        fail(line, e.step, e.code, e.message, raw())
+        return
+      }
+      throw e
+    }
+    if (result === null) {
+      counts.filtered++
+      return
+    }
+    const text = encode(result)
+    out.write(text)
+    counts.out++
+    if (keys) keys.write(`${Buffer.byteLength(text)}\t${pipeline.lastKey}\n`)
+  }
+
+  let parser: { push(text: string, final: boolean): void; readonly endedInsideQuotes?: boolean }
+  if (task.input.format === 'jsonl') {
+    parser = new JsonlParser(
+      {
+        record: (rec, line, raw) => handle(rec, line, () => raw),
+        malformed: (line, raw, message) => {
+          counts.in++
+          fail(line, 'read', 'PARSE_ERROR', message, raw)
+        }
+      },
+      task.firstLine
+    )
+  } else {
+    const header = task.header ?? []
+    const width = header.length
+    const csv: CsvParser = new CsvParser(
+      { delimiter: task.input.delimiter, quote: task.input.quote },
+      {
+        record: (fields, line) => {
+          if (fields.length !== width) {
+            counts.in++
+            fail(line, 'read', 'FIELD_COUNT', `expected ${width} fields (as in the header), found ${fields.length}`, csv.lastRaw())
+            return
+          }
+          const rec: Rec = {}
+          for (let i = 0; i < width; i++) rec[header[i] as string] = fields[i]
+          handle(rec, line, () => csv.lastRaw())
+        },
+        malformed: (line, raw, message) => {
+          counts.in++
+          fail(line, 'read', 'PARSE_ERROR', message, raw)
+        }
+      },
+      task.firstLine
+    )
+    parser = csv
+  }
+
+  const fd = openSync(task.file, 'r')
+  const block = Buffer.allocUnsafe(BLOCK_BYTES)
+  const decoder = decoderFor(task.input.encoding)
+  let pos = task.start
+  let bytesRead = 0
+  try {
+    while (pos < task.end) {
+      const n = readSync(fd, block, 0, Math.min(BLOCK_BYTES, task.end - pos), pos)
+      if (n === 0) throw new Error(`the file ${task.file} is shorter than when the run started (it changed during the run)`)
+      pos += n
+      bytesRead += n
+      const final = pos >= task.end
+      let text = decoder.write(block.subarray(0, n))
+      if (final) text += decoder.end()
+      suspectEncoding = task.input.encoding === 'utf8' && text.includes('\uFFFD')
+      const before = counts.in
+      parser.push(text, final)
+      Atomics.add(progress, PROGRESS_SLOTS.records, BigInt(counts.in - before))
+      Atomics.add(progress, PROGRESS_SLOTS.bytes, BigInt(n))
+    }
+    if (task.start === task.end) parser.push('', true)
+  } catch (e) {
+    out.abandon()
+    keys?.abandon()
+    throw e
+  } finally {
+    closeSync(fd)
+  }
+
+  if (!task.lastOfFile && parser.endedInsideQuotes) {
+    out.abandon()
+    keys?.abandon()
+    return { counts, failures: [], stagedBytes: 0, keysBytes: 0, bytesRead, durationMs: performance.now() - t0, boundaryBroken: true }
+  }
+  // Keys first: the staged output's presence is what marks the partition's files complete.
+  keys?.commit(task.keysPath as string)
+  out.commit(task.stagedPath)
+  return {
+    counts,
+    failures,
+    stagedBytes: out.bytes,
+    keysBytes: keys?.bytes ?? 0,
+    bytesRead,
+    durationMs: performance.now() - t0,
+    boundaryBroken: false
+  }
+}
+
+function hasReplacementChar(rec: Rec): boolean {
+  for (const k in rec) {
+    const v = rec[k]
+    if (typeof v === 'string' && v.includes('\uFFFD')) return true
+  }
+  return false
+}
