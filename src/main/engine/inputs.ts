@@ -1,0 +1,118 @@
+// Finding a job's input files and reading their headers.
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
+import iconv from 'iconv-lite'
+import picomatch from 'picomatch'
+import { inputDelimiter, type Job } from '../../shared/job'
+import { CsvParser } from '../../workers/formats/csv-parser'
+import { resolveIn } from './paths'
+
+export interface InputFile {
+  path: string
+  /** Path relative to the input folder, with / separators: stable across machines, sorted on. */
+  relPath: string
+  size: number
+  mtimeMs: number
+}
+
+/**
+ * The files a job reads, sorted by relative path (the order that decides "first occurrence" for
+ * dedupe and the order of a merged output). The job's own output folder is never an input, even
+ * when it lies inside the input folder. Patterns follow glob rules: "*.csv" matches files in the
+ * folder itself, "**\/*.csv" in every subfolder too; dot files are skipped.
+ */
+export function listInputFiles(job: Job, baseDir: string): InputFile[] {
+  const root = resolveIn(baseDir, job.input.folder)
+  const outDir = resolveIn(baseDir, job.output.folder)
+  const include = picomatch(job.input.include)
+  const exclude = job.input.exclude.length ? picomatch(job.input.exclude) : () => false
+  const files: InputFile[] = []
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const abs = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)
+    if (abs === outDir || abs.startsWith(outDir + sep)) continue
+    const rel = relative(root, abs).split(sep).join('/')
+    if (!include(rel) || exclude(rel)) continue
+    const st = statSync(abs)
+    files.push({ path: abs, relPath: rel, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) })
+  }
+  files.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0))
+  return files
+}
+
+export function decodeBytes(buf: Buffer, encoding: Job['input']['encoding']): string {
+  if (encoding === 'utf8') return buf.toString('utf8')
+  if (encoding === 'latin1') return buf.toString('latin1')
+  return iconv.decode(buf, encoding)
+}
+
+/** The fields of the first record in `text`, or why it cannot be read. */
+function firstRecord(text: string, job: Job): { ok: true; fields: string[] } | { ok: false; message: string } {
+  let fields: string[] | null = null
+  let broken: string | null = null
+  const parser = new CsvParser(
+    { delimiter: inputDelimiter(job), quote: job.input.quote },
+    {
+      record: (f) => {
+        fields ??= f
+      },
+      malformed: (_line, _raw, message) => {
+        broken ??= message
+      }
+    },
+    1
+  )
+  parser.push(text, true)
+  if (broken) return { ok: false, message: broken }
+  const found = fields as string[] | null
+  return found ? { ok: true, fields: found } : { ok: false, message: 'the file has no rows' }
+}
+
+/** Columns from a header record's text; problems an analyst must fix are reported, not thrown. */
+export function headerColumns(text: string, job: Job, file: string): { ok: true; columns: string[] } | { ok: false; message: string } {
+  const first = firstRecord(text, job)
+  if (!first.ok) return { ok: false, message: `${file}, line 1: the header row cannot be read: ${first.message}` }
+  const columns = first.fields
+  const seen = new Map<string, number>()
+  for (const [i, name] of columns.entries()) {
+    if (name.trim() === '') return { ok: false, message: `${file}, line 1: column ${i + 1} of the header has no name` }
+    const j = seen.get(name)
+    if (j !== undefined) return { ok: false, message: `${file}, line 1: the header names column "${name}" twice (columns ${j + 1} and ${i + 1})` }
+    seen.set(name, i)
+  }
+  return { ok: true, columns }
+}
+
+/** Generated names for files without a header row: column1, column2... */
+export function generatedColumns(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `column${i + 1}`)
+}
+
+/** The header of one CSV file, read from its first bytes (up to 1 MiB). */
+export function readHeader(file: string, job: Job): { ok: true; columns: string[] } | { ok: false; message: string } {
+  const fd = openSync(file, 'r')
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20)
+    const n = readSync(fd, buf, 0, buf.length, 0)
+    let bytes = buf.subarray(0, n)
+    if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3)
+    // Enough for the first record when it has no quoted newline; a quoted one is still found by the parser.
+    const text = decodeBytes(bytes, job.input.encoding)
+    const nl = firstRecordEnd(text, job.input.quote)
+    if (job.input.header) return headerColumns(text.slice(0, nl), job, file)
+    const first = firstRecord(text.slice(0, nl), job)
+    return first.ok ? { ok: true, columns: generatedColumns(first.fields.length) } : { ok: false, message: `${file}, line 1: ${first.message}` }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function firstRecordEnd(text: string, quote: string): number {
+  let inQuotes = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === quote) inQuotes = !inQuotes
+    else if (c === '\n' && !inQuotes) return i
+  }
+  return text.length
+}

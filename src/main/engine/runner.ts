@@ -1,0 +1,682 @@
+// One run of one job version: freeze the manifest, plan partitions, run them on the executor,
+// checkpoint each in SQLite, then assemble the outputs and commit.
+//
+// Commit order, so that a stop at any moment leaves either the old state or the new one:
+//   worker: staged partition written, fsynced, renamed to its staged name
+//   engine: partition checkpoint (counts + failed records) committed in SQLite
+//   engine: each output assembled under a temporary name, fsynced
+//   engine: accounting checked; outputs renamed into place; folders fsynced
+//   engine: run commit (outputs + final status) in SQLite; staging removed
+// A resumed run redoes whatever was not checkpointed and re-assembles every output from the
+// staged partitions, which gives the same bytes as an uninterrupted run.
+import { createHash } from 'node:crypto'
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync
+} from 'node:fs'
+import { hostname } from 'node:os'
+import { basename, dirname, join } from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
+import { columnsAfter, unionColumns } from '../../shared/columns'
+import { boundRaw, type FailedRecord } from '../../shared/failures'
+import { inputDelimiter, outputDelimiter, parseDurationMs, parseSizeBytes, type Job } from '../../shared/job'
+import { PROGRESS_SLOTS, type PartitionResult, type PartitionTask } from '../../shared/partition-task'
+import { csvHeaderLine } from '../../workers/formats/encode'
+import { crashPoint } from './crash-points'
+import type { Executor } from './executor'
+import { decodeBytes, headerColumns, listInputFiles, readHeader } from './inputs'
+import type { LoadedJob } from './job-check'
+import type { Logger } from './log'
+import { resolveIn } from './paths'
+import { scanFile } from './scan'
+import type { PartitionRow, RunFileRow, RunRow, Store } from './store/store'
+
+export interface RunCounts {
+  in: number
+  out: number
+  filtered: number
+  deduped: number
+  failed: number
+}
+
+export interface RunSummary {
+  runId: string
+  job: string
+  status: RunRow['status']
+  counts: RunCounts
+  outputs: { path: string; records: number; sha256: string }[]
+  message: string | null
+  durationMs: number
+}
+
+export interface RunProgress {
+  runId: string
+  job: string
+  phase: 'planning' | 'running' | 'assembling'
+  records: number
+  bytesDone: number
+  bytesTotal: number
+  partitionsDone: number
+  partitionsTotal: number
+  failed: number
+  elapsedMs: number
+  recordsPerSec: number
+  bytesPerSec: number
+  etaMs: number | null
+}
+
+export interface RunContext {
+  store: Store
+  home: string
+  runId: string
+  loaded: LoadedJob
+  log: Logger
+  createExecutor: (threads: number, memoryLimitMb?: number) => Executor
+  onProgress?: (p: RunProgress) => void
+  /** Aborted when the user stops the run (Ctrl+C, quit): the run becomes interrupted and resumable. */
+  stop?: AbortSignal
+}
+
+/** Progress is reported at most this often, so a UI or terminal keeps up with millions of records. */
+const PROGRESS_INTERVAL_MS = 100
+/** Heartbeat and per-second metrics. */
+const TICK_MS = 1000
+/** The error-rate halt rule waits for this many records, so one early bad row cannot halt a run. */
+const ERROR_RATE_MIN_RECORDS = 1000
+const MIN_PARTITION_BYTES = 1 << 20
+const MAX_PARTITION_BYTES = 8 << 20
+/** Partitions per worker a run aims for, so that workers finish close together. */
+const PARTITIONS_PER_WORKER = 16
+const TRANSIENT_CODES = new Set(['EBUSY', 'EMFILE', 'ENFILE', 'EAGAIN', 'ETIMEDOUT', 'ERR_WORKER_OUT_OF_MEMORY'])
+
+class Halt extends Error {}
+
+export function stagingDir(home: string, runId: string): string {
+  return join(home, 'staging', runId)
+}
+
+function backoffMs(attempt: number): number {
+  // Exponential with full jitter: 200 ms, 400 ms, 800 ms... capped at 10 s.
+  const cap = Math.min(10_000, 200 * 2 ** (attempt - 1))
+  return cap / 2 + Math.random() * (cap / 2)
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}
+
+function isTransient(e: unknown): boolean {
+  const err = e as NodeJS.ErrnoException
+  if (err?.code && TRANSIENT_CODES.has(err.code)) return true
+  return /worker exited|Terminating worker thread/i.test(errorText(e))
+}
+
+function explainSystemError(e: unknown, file: string): string {
+  const code = (e as NodeJS.ErrnoException)?.code
+  if (code === 'ENOENT') return `the input file ${file} disappeared during the run`
+  if (code === 'EACCES' || code === 'EPERM') return `Batchery may not read ${file} (permission denied)`
+  if (code === 'ENOSPC') return 'the disk is full: free some space, then resume the run'
+  return errorText(e)
+}
+
+export async function executeRun(ctx: RunContext): Promise<RunSummary> {
+  const { store, runId, loaded, log } = ctx
+  const { job } = loaded
+  const started = Date.now()
+  const cpu0 = process.cpuUsage()
+  let peakRss = process.memoryUsage.rss()
+  const prior = store.run(runId)
+  if (!prior) throw new Error(`no run ${runId}`)
+  const epoch = store.claim(runId, process.pid, hostname())
+  if (!store.move(runId, prior.status, 'running')) throw new Error(`run ${runId} could not start from ${prior.status}`)
+  log.info('run started', { job: job.name, resumed: prior.status === 'interrupted', epoch })
+
+  const staging = stagingDir(ctx.home, runId)
+  mkdirSync(staging, { recursive: true })
+  const threads = job.policy.concurrency ?? Math.max(1, (await import('node:os')).availableParallelism())
+  const progressBuf = new SharedArrayBuffer(16)
+  const progress = new BigInt64Array(progressBuf)
+  let phase: RunProgress['phase'] = 'planning'
+  let lastProgressAt = 0
+  const report = (force = false): void => {
+    if (!ctx.onProgress) return
+    const now = Date.now()
+    if (!force && now - lastProgressAt < PROGRESS_INTERVAL_MS) return
+    lastProgressAt = now
+    const run = store.run(runId) as RunRow
+    const parts = store.partitions(runId)
+    const elapsedMs = now - started
+    const bytesDone = Math.min(run.bytes_total, Number(progress[PROGRESS_SLOTS.bytes]))
+    const records = Number(progress[PROGRESS_SLOTS.records])
+    const rate = elapsedMs > 0 ? bytesDone / (elapsedMs / 1000) : 0
+    ctx.onProgress({
+      runId,
+      job: job.name,
+      phase,
+      records,
+      bytesDone,
+      bytesTotal: run.bytes_total,
+      partitionsDone: parts.filter((p) => p.state === 'committed').length,
+      partitionsTotal: parts.length,
+      failed: run.failed,
+      elapsedMs,
+      recordsPerSec: elapsedMs > 0 ? records / (elapsedMs / 1000) : 0,
+      bytesPerSec: rate,
+      etaMs: rate > 0 && phase === 'running' ? ((run.bytes_total - bytesDone) / rate) * 1000 : null
+    })
+  }
+
+  let inFlight = 0
+  let second = 0
+  let lastRecords = 0n
+  let lastBytes = 0n
+  const tick = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss())
+    const r = progress[PROGRESS_SLOTS.records] as bigint
+    const b = progress[PROGRESS_SLOTS.bytes] as bigint
+    store.db.transaction(() => {
+      store.heartbeat(runId, epoch)
+      store.recordMetrics(runId, ++second, {
+        records: Number(r - lastRecords),
+        bytes: Number(b - lastBytes),
+        busy: Math.min(inFlight, threads),
+        queued: Math.max(0, inFlight - threads),
+        rss: peakRss
+      })
+    })()
+    lastRecords = r
+    lastBytes = b
+  }, TICK_MS)
+  tick.unref()
+
+  let executor: Executor | null = null
+  try {
+    if (!prior.planned) {
+      plan(store, runId, loaded, threads, log)
+      crashPoint('after-plan')
+    } else {
+      const changed = changedInputs(store.files(runId))
+      if (changed.length) {
+        const message = `The input changed since this run was interrupted (${changed.join('; ')}). Its outputs would mix old and new data, so it was not resumed: start a new run.`
+        store.move(runId, 'running', 'failed', { message })
+        log.warn('resume refused: inputs changed', { changed })
+        return summary(store, runId, job.name, started)
+      }
+      recheckStaged(store, runId, staging, log)
+    }
+    phase = 'running'
+    report(true)
+
+    const files = new Map(store.files(runId).map((f) => [f.file_index, f]))
+    const columnsByFile = outputColumns(job, [...files.values()])
+    const halt = new AbortController()
+    let haltReason: string | null = null
+    const stopHandler = (): void => halt.abort()
+    ctx.stop?.addEventListener('abort', stopHandler)
+    const doHalt = (reason: string): void => {
+      if (haltReason === null) {
+        haltReason = reason
+        halt.abort()
+      }
+    }
+    executor = ctx.createExecutor(threads, job.policy.memoryLimitMb)
+    const exec = executor
+    const timeoutMs = parseDurationMs(job.policy.timeout)
+
+    const taskFor = (p: PartitionRow, attempt: number): PartitionTask => {
+      const f = files.get(p.file_index) as RunFileRow
+      return {
+        runId,
+        partitionIdx: p.idx,
+        attempt,
+        pipeline: { hash: loaded.hash, steps: job.steps, baseDir: loaded.baseDir },
+        input: { format: job.input.format, delimiter: inputDelimiter(job), quote: job.input.quote, encoding: job.input.encoding },
+        output: { format: job.output.format, delimiter: outputDelimiter(job), columns: columnsByFile.get(p.file_index) ?? [] },
+        file: f.path,
+        start: p.start,
+        end: p.end,
+        firstLine: p.first_line,
+        lastOfFile: p.last_of_file === 1,
+        header: f.header ? (JSON.parse(f.header) as string[]) : null,
+        stagedPath: join(staging, `p${p.idx}.out`),
+        keysPath: job.steps.some((s) => 'dedupe' in s) ? join(staging, `p${p.idx}.keys`) : null,
+        progress: progressBuf
+      }
+    }
+
+    const checkHaltRules = (): void => {
+      const run = store.run(runId) as RunRow
+      const max = job.policy.maxFailedRecords
+      if (max !== undefined && run.failed > max) {
+        doHalt(`Stopped: ${run.failed.toLocaleString('en-US')} records failed, more than the job allows (maxFailedRecords ${max}). See the failure report.`)
+      }
+      const rate = job.policy.maxErrorRate
+      if (rate !== undefined && run.records_in >= ERROR_RATE_MIN_RECORDS && run.failed / run.records_in > rate) {
+        doHalt(`Stopped: ${((run.failed / run.records_in) * 100).toFixed(1)}% of records failed, more than the job allows (maxErrorRate ${rate}). See the failure report.`)
+      }
+    }
+
+    const runOne = async (p: PartitionRow): Promise<void> => {
+      const f = files.get(p.file_index) as RunFileRow
+      for (let attempt = p.attempts + 1; ; attempt++) {
+        if (halt.signal.aborted) return
+        let result: PartitionResult
+        const timeout = AbortSignal.timeout(timeoutMs)
+        inFlight++
+        try {
+          result = await exec.run(taskFor(p, attempt), AbortSignal.any([halt.signal, timeout]))
+        } catch (e) {
+          if (halt.signal.aborted) return
+          const timedOut = timeout.aborted
+          const why = timedOut ? `it took longer than the job's timeout (${job.policy.timeout})` : explainSystemError(e, f.rel_path)
+          store.recordAttemptFailure(runId, p.idx, why)
+          log.warn('partition attempt failed', { partition: p.idx, file: f.rel_path, attempt, error: errorText(e) })
+          if ((!timedOut && !isTransient(e)) || attempt > job.policy.retries) {
+            const where = p.start === 0 && p.last_of_file ? f.rel_path : `${f.rel_path} (from line ${p.first_line})`
+            doHalt(`Stopped: ${where} could not be processed after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${why}`)
+            return
+          }
+          await new Promise((r) => setTimeout(r, backoffMs(attempt)))
+          continue
+        } finally {
+          inFlight--
+        }
+        if (result.boundaryBroken) {
+          // A stray quote misled the planner; redo the rest of this file in one piece.
+          const replacement = store.replanTail(runId, epoch, p.file_index, p.start)
+          log.warn('partition boundary fell inside a quoted field; re-planning the rest of the file', { file: f.rel_path, from: p.start })
+          if (replacement) await runOne(replacement)
+          return
+        }
+        if (!store.db.transaction(() => store.commitPartition(runId, epoch, p.idx, p.file_index, result))()) {
+          if (!store.ownsRun(runId, epoch)) doHalt('Stopped: another Batchery process took over this run.')
+          return
+        }
+        crashPoint('after-partition-commit')
+        checkHaltRules()
+        report()
+        return
+      }
+    }
+
+    const pending = store.partitions(runId).filter((p) => p.state === 'pending')
+    await Promise.all(pending.map((p) => runOne(p)))
+    ctx.stop?.removeEventListener('abort', stopHandler)
+
+    if (halt.signal.aborted) {
+      if (haltReason !== null) {
+        store.move(runId, 'running', 'failed', { message: haltReason })
+        log.warn('run halted', { reason: haltReason })
+        rmSync(staging, { recursive: true, force: true })
+      } else {
+        store.move(runId, 'running', 'interrupted', { message: 'Stopped by the user; resume it to finish.' })
+        log.info('run interrupted by the user')
+      }
+      return summary(store, runId, job.name, started)
+    }
+
+    phase = 'assembling'
+    report(true)
+    const assembled = assemble(store, runId, job, loaded, staging, columnsByFile)
+    const run = store.run(runId) as RunRow
+    const out = assembled.outputs.reduce((s, o) => s + o.records, 0)
+    if (run.records_in !== out + run.filtered + assembled.deduped + run.failed) {
+      for (const o of assembled.outputs) rmSync(o.tmp, { force: true })
+      const message = `Internal error: the records do not add up (in ${run.records_in}, out ${out}, filtered ${run.filtered}, duplicates ${assembled.deduped}, failed ${run.failed}); no output was written. Please report this.`
+      store.move(runId, 'running', 'failed', { message })
+      log.error('accounting mismatch', { in: run.records_in, out, filtered: run.filtered, deduped: assembled.deduped, failed: run.failed })
+      return summary(store, runId, job.name, started)
+    }
+    crashPoint('before-rename')
+    const dirs = new Set<string>()
+    for (const o of assembled.outputs) {
+      renameSync(o.tmp, o.path)
+      dirs.add(dirname(o.path))
+      crashPoint('after-rename')
+    }
+    for (const d of dirs) fsyncDir(d)
+    crashPoint('before-run-commit')
+    const cpu = process.cpuUsage(cpu0)
+    store.commitRun(
+      runId,
+      epoch,
+      assembled.deduped,
+      assembled.outputs.map(({ path, records, bytes, sha256 }) => ({ path, records, bytes, sha256 })),
+      run.failed > 0 ? 'partial' : 'succeeded',
+      { peakRss, cpuMs: Math.round((cpu.user + cpu.system) / 1000) }
+    )
+    crashPoint('after-run-commit')
+    rmSync(staging, { recursive: true, force: true })
+    log.info('run committed', { in: run.records_in, out, filtered: run.filtered, deduped: assembled.deduped, failed: run.failed })
+    report(true)
+    return summary(store, runId, job.name, started)
+  } catch (e) {
+    const current = store.run(runId)
+    if (current?.status === 'running') {
+      const message = `Stopped by an error: ${explainSystemError(e, '')}`
+      store.move(runId, 'running', (e as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'interrupted' : 'failed', { message })
+      log.error('run failed', { error: errorText(e), stack: (e as Error)?.stack })
+    }
+    return summary(store, runId, job.name, started)
+  } finally {
+    clearInterval(tick)
+    await executor?.destroy()
+  }
+}
+
+export function summary(store: Store, runId: string, job: string, started: number): RunSummary {
+  const run = store.run(runId) as RunRow
+  return {
+    runId,
+    job,
+    status: run.status,
+    counts: { in: run.records_in, out: run.records_out - run.deduped, filtered: run.filtered, deduped: run.deduped, failed: run.failed },
+    outputs: store.outputs(runId).map((o) => ({ path: o.path, records: o.records, sha256: o.sha256 })),
+    message: run.message,
+    durationMs: Date.now() - started
+  }
+}
+
+function plan(store: Store, runId: string, loaded: LoadedJob, threads: number, log: Logger): void {
+  const { job, baseDir } = loaded
+  const inputs = listInputFiles(job, baseDir)
+  const totalBytes = inputs.reduce((s, f) => s + f.size, 0)
+  const target = job.policy.chunkSize
+    ? parseSizeBytes(job.policy.chunkSize)
+    : Math.min(MAX_PARTITION_BYTES, Math.max(MIN_PARTITION_BYTES, Math.ceil(totalBytes / (threads * PARTITIONS_PER_WORKER))))
+  const files: Omit<RunFileRow, 'run_id'>[] = []
+  const parts: Pick<PartitionRow, 'idx' | 'file_index' | 'start' | 'end' | 'first_line' | 'last_of_file'>[] = []
+  const fileFailures: { fileIndex: number; failure: FailedRecord }[] = []
+  const csv = job.input.format !== 'jsonl'
+  for (const [fileIndex, f] of inputs.entries()) {
+    const fileFailure = (message: string, raw = ''): void => {
+      fileFailures.push({ fileIndex, failure: { line: 1, step: 'read', code: 'FILE_UNREADABLE', message, raw: boundRaw(raw) } })
+    }
+    let scan
+    try {
+      scan = scanFile(f.path, { format: csv ? 'csv' : 'jsonl', quote: job.input.quote, header: csv && job.input.header, targetPartitionBytes: target })
+    } catch (e) {
+      files.push({ file_index: fileIndex, path: f.path, rel_path: f.relPath, size: f.size, mtime_ms: f.mtimeMs, sha256: '', header: null })
+      fileFailure(`${f.relPath} cannot be read: ${explainSystemError(e, f.relPath)}`)
+      continue
+    }
+    let header: string[] | null = null
+    if (csv) {
+      if (job.input.header) {
+        const text = scan.headerBytes ? decodeBytes(scan.headerBytes, job.input.encoding) : ''
+        const h = headerColumns(text, job, f.relPath)
+        if (!h.ok) {
+          files.push({ file_index: fileIndex, path: f.path, rel_path: f.relPath, size: scan.size, mtime_ms: f.mtimeMs, sha256: scan.sha256, header: null })
+          fileFailure(`${h.message}; the file was not processed`, text)
+          continue
+        }
+        header = h.columns
+      } else {
+        const h = scan.partitions.length ? readHeader(f.path, job) : null
+        header = h?.ok ? h.columns : []
+      }
+    }
+    files.push({ file_index: fileIndex, path: f.path, rel_path: f.relPath, size: scan.size, mtime_ms: f.mtimeMs, sha256: scan.sha256, header: header ? JSON.stringify(header) : null })
+    scan.partitions.forEach((p, i) => {
+      parts.push({ idx: parts.length, file_index: fileIndex, start: p.start, end: p.end, first_line: p.firstLine, last_of_file: i === scan.partitions.length - 1 ? 1 : 0 })
+    })
+  }
+  store.savePlan(runId, files, parts, fileFailures)
+  log.info('planned', { files: files.length, partitions: parts.length, partitionBytes: target, bytes: totalBytes, unreadable: fileFailures.length })
+}
+
+/** Files of the frozen manifest that are no longer what the run started with. */
+function changedInputs(files: RunFileRow[]): string[] {
+  const changed: string[] = []
+  for (const f of files) {
+    if (!f.sha256) continue
+    let st
+    try {
+      st = statSync(f.path)
+    } catch {
+      changed.push(`${f.rel_path} is gone`)
+      continue
+    }
+    if (st.size !== f.size || Math.trunc(st.mtimeMs) !== f.mtime_ms) {
+      changed.push(`${f.rel_path} was modified`)
+      continue
+    }
+    if (hashFile(f.path) !== f.sha256) changed.push(`${f.rel_path} has different contents`)
+  }
+  return changed
+}
+
+function hashFile(path: string): string {
+  const h = createHash('sha256')
+  const fd = openSync(path, 'r')
+  const buf = Buffer.allocUnsafe(4 << 20)
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null)
+      if (n === 0) break
+      h.update(buf.subarray(0, n))
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return h.digest('hex')
+}
+
+/** Committed partitions whose staged files are gone or cut short are done again. */
+function recheckStaged(store: Store, runId: string, staging: string, log: Logger): void {
+  for (const p of store.partitions(runId)) {
+    if (p.state !== 'committed') continue
+    const ok = sizeIs(join(staging, `p${p.idx}.out`), p.staged_bytes) && (!p.keys_bytes || sizeIs(join(staging, `p${p.idx}.keys`), p.keys_bytes))
+    if (!ok) {
+      log.warn('staged partition missing; redoing it', { partition: p.idx })
+      store.resetPartition(runId, p)
+    }
+  }
+}
+
+function sizeIs(path: string, bytes: number | null): boolean {
+  try {
+    return statSync(path).size === (bytes ?? 0)
+  } catch {
+    return false
+  }
+}
+
+function outputColumns(job: Job, files: RunFileRow[]): Map<number, string[]> {
+  const byFile = new Map<number, string[]>()
+  for (const f of files) {
+    const header: string[] = f.header ? JSON.parse(f.header) : []
+    byFile.set(f.file_index, columnsAfter(header, job.steps).columns)
+  }
+  if (job.output.layout === 'merged') {
+    const all = unionColumns([...byFile.values()])
+    for (const k of byFile.keys()) byFile.set(k, all)
+  }
+  return byFile
+}
+
+interface AssembledOutput {
+  path: string
+  tmp: string
+  records: number
+  bytes: number
+  sha256: string
+}
+
+/** Final output paths, one per input file or one merged; names that would collide keep their input extension. */
+export function outputPaths(job: Job, baseDir: string, files: RunFileRow[]): Map<string, number[]> {
+  const outDir = resolveIn(baseDir, job.output.folder)
+  const ext = job.output.format
+  const result = new Map<string, number[]>()
+  if (job.output.layout === 'merged') {
+    result.set(join(outDir, `${job.output.name ?? job.name}.${ext}`), files.map((f) => f.file_index))
+    return result
+  }
+  const stem = (rel: string): string => rel.replace(/\.[^./]*$/, '')
+  const counts = new Map<string, number>()
+  for (const f of files) counts.set(stem(f.rel_path), (counts.get(stem(f.rel_path)) ?? 0) + 1)
+  for (const f of files) {
+    const s = stem(f.rel_path)
+    const name = (counts.get(s) ?? 0) > 1 ? `${f.rel_path}.${ext}` : `${s}.${ext}`
+    result.set(join(outDir, ...name.split('/')), [f.file_index])
+  }
+  return result
+}
+
+function assemble(
+  store: Store,
+  runId: string,
+  job: Job,
+  loaded: LoadedJob,
+  staging: string,
+  columnsByFile: Map<number, string[]>
+): { outputs: AssembledOutput[]; deduped: number } {
+  const files = store.files(runId)
+  const parts = store.partitions(runId)
+  const dedupe = job.steps.some((s) => 'dedupe' in s)
+  const seen = new Set<string>()
+  let deduped = 0
+  const outputs: AssembledOutput[] = []
+  const buf = Buffer.allocUnsafe(1 << 20)
+  for (const [path, fileIndexes] of outputPaths(job, loaded.baseDir, files)) {
+    mkdirSync(dirname(path), { recursive: true })
+    const tmp = join(dirname(path), `.${basename(path)}.${runId}.partial`)
+    const fd = openSync(tmp, 'w')
+    const hash = createHash('sha256')
+    let bytes = 0
+    let records = 0
+    const write = (b: Buffer): void => {
+      let off = 0
+      while (off < b.length) off += writeSync(fd, b, off, b.length - off)
+      hash.update(b)
+      bytes += b.length
+    }
+    try {
+      if (job.output.format !== 'jsonl') {
+        write(Buffer.from(csvHeaderLine(columnsByFile.get(fileIndexes[0] as number) ?? [], outputDelimiter(job))))
+      }
+      const wanted = new Set(fileIndexes)
+      for (const p of parts) {
+        if (!wanted.has(p.file_index)) continue
+        const staged = join(staging, `p${p.idx}.out`)
+        if (!dedupe) {
+          const sfd = openSync(staged, 'r')
+          try {
+            for (;;) {
+              const n = readSync(sfd, buf, 0, buf.length, null)
+              if (n === 0) break
+              write(buf.subarray(0, n))
+            }
+          } finally {
+            closeSync(sfd)
+          }
+          records += p.records_out ?? 0
+        } else {
+          const r = copyDeduped(staged, join(staging, `p${p.idx}.keys`), seen, write)
+          records += r.kept
+          deduped += r.dropped
+        }
+      }
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    crashPoint('after-output-staged')
+    outputs.push({ path, tmp, records, bytes, sha256: hash.digest('hex') })
+  }
+  return { outputs, deduped }
+}
+
+/**
+ * Copy a staged partition, keeping only records whose key was not seen before in input order.
+ * The keys file holds "<byte length>\t<key>" per output record, in the staged file's order.
+ */
+function copyDeduped(staged: string, keysFile: string, seen: Set<string>, write: (b: Buffer) => void): { kept: number; dropped: number } {
+  const keys = new LineReader(keysFile)
+  const data = openSync(staged, 'r')
+  let kept = 0
+  let dropped = 0
+  try {
+    for (let line = keys.next(); line !== null; line = keys.next()) {
+      const tab = line.indexOf('\t')
+      const len = Number(line.slice(0, tab))
+      const key = line.slice(tab + 1)
+      const rec = Buffer.allocUnsafe(len)
+      let off = 0
+      while (off < len) {
+        const n = readSync(data, rec, off, len - off, null)
+        if (n === 0) throw new Error(`staged partition ${staged} is shorter than its keys say`)
+        off += n
+      }
+      if (seen.has(key)) {
+        dropped++
+      } else {
+        seen.add(key)
+        kept++
+        write(rec)
+      }
+    }
+  } finally {
+    keys.close()
+    closeSync(data)
+  }
+  return { kept, dropped }
+}
+
+/** Reads a UTF-8 text file line by line in 1 MiB blocks. */
+class LineReader {
+  private fd: number
+  private carry = ''
+  private lines: string[] = []
+  private i = 0
+  private eof = false
+  private buf = Buffer.allocUnsafe(1 << 20)
+  // A block can end inside a multi-byte character; the decoder carries it over.
+  private decoder = new StringDecoder('utf8')
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'r')
+  }
+
+  next(): string | null {
+    while (this.i >= this.lines.length) {
+      if (this.eof) return null
+      const n = readSync(this.fd, this.buf, 0, this.buf.length, null)
+      if (n === 0) {
+        this.eof = true
+        this.lines = this.carry ? [this.carry] : []
+        this.carry = ''
+      } else {
+        const text = this.carry + this.decoder.write(this.buf.subarray(0, n))
+        const parts = text.split('\n')
+        this.carry = parts.pop() ?? ''
+        this.lines = parts
+      }
+      this.i = 0
+    }
+    return this.lines[this.i++] as string
+  }
+
+  close(): void {
+    closeSync(this.fd)
+  }
+}
+
+function fsyncDir(dir: string): void {
+  // Directories cannot be opened for fsync on Windows; there the rename is durable on its own terms.
+  if (process.platform === 'win32') return
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+

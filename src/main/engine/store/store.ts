@@ -1,0 +1,349 @@
+// Repositories over the runs database. Only the engine's main thread writes it. Every run state
+// change is one guarded UPDATE (`WHERE id = ? AND status = ?`) that reports whether it applied.
+import type { FailedRecord } from '../../../shared/failures'
+import type { Db } from './open-db'
+import { canMove, type RunStatus } from '../run-states'
+
+export interface RunRow {
+  id: string
+  job_id: number
+  job_version_id: number
+  status: RunStatus
+  created_at: number
+  started_at: number | null
+  finished_at: number | null
+  planned: number
+  records_in: number
+  records_out: number
+  filtered: number
+  deduped: number
+  failed: number
+  bytes_total: number
+  retries: number
+  message: string | null
+  owner_pid: number | null
+  owner_host: string | null
+  heartbeat_at: number | null
+  epoch: number
+  peak_rss: number | null
+  cpu_ms: number | null
+}
+
+export interface RunFileRow {
+  run_id: string
+  file_index: number
+  path: string
+  rel_path: string
+  size: number
+  mtime_ms: number
+  sha256: string
+  header: string | null
+}
+
+export interface PartitionRow {
+  run_id: string
+  idx: number
+  file_index: number
+  start: number
+  end: number
+  first_line: number
+  last_of_file: number
+  state: 'pending' | 'committed' | 'superseded'
+  attempts: number
+  staged_bytes: number | null
+  keys_bytes: number | null
+  records_in: number | null
+  records_out: number | null
+  filtered: number | null
+  failed: number | null
+  duration_ms: number | null
+  last_error: string | null
+}
+
+export interface JobVersionRow {
+  id: number
+  job_id: number
+  version: number
+  hash: string
+  definition: string
+  base_dir: string
+  source_file: string | null
+  name: string
+}
+
+export interface OutputRow {
+  run_id: string
+  path: string
+  records: number
+  bytes: number
+  sha256: string
+}
+
+export interface FailureGroup {
+  code: string
+  step: string
+  /** The group's message, with per-record values shown as "…". */
+  pattern: string
+  /** The first record's own message. */
+  message: string
+  count: number
+  sample_file: string
+  sample_line: number
+  sample_raw: string
+}
+
+/** What the failure report groups by: the message without the values that differ per record. */
+export function messagePattern(message: string): string {
+  return message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/(?<![\w.-])-?\d+(?:\.\d+)?(?![\w.])/g, '…')
+}
+
+export class Store {
+  constructor(readonly db: Db) {}
+
+  /** The job's version for this definition: an existing one if the definition is unchanged, else a new one. */
+  saveJobVersion(name: string, hash: string, definition: string, baseDir: string, sourceFile: string | null): JobVersionRow {
+    const now = Date.now()
+    return this.db.transaction(() => {
+      this.db.prepare('INSERT INTO jobs (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING').run(name, now)
+      const job = this.db.prepare('SELECT id FROM jobs WHERE name = ?').get(name) as { id: number }
+      const existing = this.db.prepare('SELECT id FROM job_versions WHERE job_id = ? AND hash = ?').get(job.id, hash) as { id: number } | undefined
+      if (!existing) {
+        const next = (this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM job_versions WHERE job_id = ?').get(job.id) as { v: number }).v
+        this.db
+          .prepare('INSERT INTO job_versions (job_id, version, hash, definition, base_dir, source_file, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(job.id, next, hash, definition, baseDir, sourceFile, now)
+      }
+      return this.db
+        .prepare('SELECT v.*, j.name FROM job_versions v JOIN jobs j ON j.id = v.job_id WHERE v.job_id = ? AND v.hash = ?')
+        .get(job.id, hash) as JobVersionRow
+    })()
+  }
+
+  jobVersion(id: number): JobVersionRow {
+    return this.db.prepare('SELECT v.*, j.name FROM job_versions v JOIN jobs j ON j.id = v.job_id WHERE v.id = ?').get(id) as JobVersionRow
+  }
+
+  createRun(id: string, version: JobVersionRow): void {
+    this.db
+      .prepare('INSERT INTO runs (id, job_id, job_version_id, status, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(id, version.job_id, version.id, 'queued', Date.now())
+  }
+
+  run(id: string): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined
+  }
+
+  runs(limit = 100): (RunRow & { job: string })[] {
+    return this.db
+      .prepare('SELECT r.*, j.name AS job FROM runs r JOIN jobs j ON j.id = r.job_id ORDER BY r.created_at DESC, r.id DESC LIMIT ?')
+      .all(limit) as (RunRow & { job: string })[]
+  }
+
+  /** Guarded state change; false if the run was not in `from` (someone else moved it). */
+  move(id: string, from: RunStatus, to: RunStatus, fields: { message?: string | null } = {}): boolean {
+    if (!canMove(from, to)) throw new Error(`a run cannot go from ${from} to ${to}`)
+    const terminal = to === 'succeeded' || to === 'partial' || to === 'failed' || to === 'cancelled'
+    const r = this.db
+      .prepare(
+        `UPDATE runs SET status = ?, message = COALESCE(?, message),
+           started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,
+           finished_at = CASE WHEN ? THEN ? ELSE finished_at END
+         WHERE id = ? AND status = ?`
+      )
+      .run(to, fields.message ?? null, to, Date.now(), terminal ? 1 : 0, Date.now(), id, from)
+    return r.changes === 1
+  }
+
+  /** Take ownership of a run: a new epoch fences off any older owner. */
+  claim(id: string, pid: number, host: string): number {
+    this.db.prepare('UPDATE runs SET owner_pid = ?, owner_host = ?, heartbeat_at = ?, epoch = epoch + 1 WHERE id = ?').run(pid, host, Date.now(), id)
+    return (this.db.prepare('SELECT epoch FROM runs WHERE id = ?').get(id) as { epoch: number }).epoch
+  }
+
+  ownsRun(id: string, epoch: number): boolean {
+    const row = this.db.prepare('SELECT epoch FROM runs WHERE id = ?').get(id) as { epoch: number } | undefined
+    return row?.epoch === epoch
+  }
+
+  heartbeat(id: string, epoch: number): void {
+    this.db.prepare('UPDATE runs SET heartbeat_at = ? WHERE id = ? AND epoch = ?').run(Date.now(), id, epoch)
+  }
+
+  /** Runs that claim to be active; the engine checks whether their owner still lives. */
+  activeRuns(): RunRow[] {
+    return this.db.prepare("SELECT * FROM runs WHERE status IN ('queued', 'running', 'paused')").all() as RunRow[]
+  }
+
+  /**
+   * The frozen manifest and the partitions, in one transaction. Files that cannot be read at all
+   * (a broken header, say) are recorded as one failed record each, so the run accounts for them.
+   */
+  savePlan(
+    runId: string,
+    files: Omit<RunFileRow, 'run_id'>[],
+    parts: Pick<PartitionRow, 'idx' | 'file_index' | 'start' | 'end' | 'first_line' | 'last_of_file'>[],
+    fileFailures: { fileIndex: number; failure: FailedRecord }[]
+  ): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM partitions WHERE run_id = ?').run(runId)
+      this.db.prepare('DELETE FROM failed_records WHERE run_id = ?').run(runId)
+      this.db.prepare('DELETE FROM run_files WHERE run_id = ?').run(runId)
+      this.db.prepare('UPDATE runs SET records_in = 0, records_out = 0, filtered = 0, deduped = 0, failed = 0 WHERE id = ?').run(runId)
+      const f = this.db.prepare('INSERT INTO run_files (run_id, file_index, path, rel_path, size, mtime_ms, sha256, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      for (const x of files) f.run(runId, x.file_index, x.path, x.rel_path, x.size, x.mtime_ms, x.sha256, x.header)
+      const p = this.db.prepare('INSERT INTO partitions (run_id, idx, file_index, start, end, first_line, last_of_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      for (const x of parts) p.run(runId, x.idx, x.file_index, x.start, x.end, x.first_line, x.last_of_file)
+      const ff = this.db.prepare(
+        'INSERT INTO failed_records (run_id, partition_idx, file_index, line, step, code, message, pattern, raw) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?)'
+      )
+      for (const { fileIndex, failure: f } of fileFailures) ff.run(runId, fileIndex, f.line, f.step, f.code, f.message, messagePattern(f.message), f.raw)
+      this.db.prepare('UPDATE runs SET records_in = ?, failed = ? WHERE id = ?').run(fileFailures.length, fileFailures.length, runId)
+      const total = files.reduce((s, x) => s + x.size, 0)
+      this.db.prepare('UPDATE runs SET planned = 1, bytes_total = ? WHERE id = ?').run(total, runId)
+    })()
+  }
+
+  files(runId: string): RunFileRow[] {
+    return this.db.prepare('SELECT * FROM run_files WHERE run_id = ? ORDER BY file_index').all(runId) as RunFileRow[]
+  }
+
+  /** Live partitions in output order: by file, then by position in the file. */
+  partitions(runId: string): PartitionRow[] {
+    return this.db
+      .prepare("SELECT * FROM partitions WHERE run_id = ? AND state != 'superseded' ORDER BY file_index, start")
+      .all(runId) as PartitionRow[]
+  }
+
+  partition(runId: string, idx: number): PartitionRow | undefined {
+    return this.db.prepare('SELECT * FROM partitions WHERE run_id = ? AND idx = ?').get(runId, idx) as PartitionRow | undefined
+  }
+
+  /**
+   * Record a finished partition: its counts, its failed records and the run's running totals, in
+   * one transaction guarded by the owner's epoch. False if the partition is no longer pending
+   * (superseded by a re-plan) or the run has another owner.
+   */
+  commitPartition(
+    runId: string,
+    epoch: number,
+    idx: number,
+    fileIndex: number,
+    r: { counts: { in: number; out: number; filtered: number; failed: number }; failures: FailedRecord[]; stagedBytes: number; keysBytes: number; durationMs: number }
+  ): boolean {
+    if (!this.ownsRun(runId, epoch)) return false
+    const changed = this.db
+      .prepare(
+        `UPDATE partitions SET state = 'committed', staged_bytes = ?, keys_bytes = ?, records_in = ?, records_out = ?,
+           filtered = ?, failed = ?, duration_ms = ?, committed_at = ?, attempts = attempts + 1
+         WHERE run_id = ? AND idx = ? AND state = 'pending'`
+      )
+      .run(r.stagedBytes, r.keysBytes, r.counts.in, r.counts.out, r.counts.filtered, r.counts.failed, r.durationMs, Date.now(), runId, idx)
+    if (changed.changes !== 1) return false
+    const ins = this.db.prepare(
+      'INSERT INTO failed_records (run_id, partition_idx, file_index, line, step, code, message, pattern, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
+    )
+    for (const f of r.failures) ins.run(runId, idx, fileIndex, f.line, f.step, f.code, f.message, messagePattern(f.message), f.raw)
+    this.db
+      .prepare('UPDATE runs SET records_in = records_in + ?, records_out = records_out + ?, filtered = filtered + ?, failed = failed + ? WHERE id = ?')
+      .run(r.counts.in, r.counts.out, r.counts.filtered, r.counts.failed, runId)
+    return true
+  }
+
+  recordAttemptFailure(runId: string, idx: number, error: string): void {
+    this.db.prepare('UPDATE partitions SET attempts = attempts + 1, last_error = ? WHERE run_id = ? AND idx = ?').run(error, runId, idx)
+    this.db.prepare('UPDATE runs SET retries = retries + 1 WHERE id = ?').run(runId)
+  }
+
+  /**
+   * A boundary in file `fileIndex` fell inside a quoted field: drop every partition of the file
+   * from `start` on (and whatever they committed) and replace them with one partition to the end.
+   */
+  replanTail(runId: string, epoch: number, fileIndex: number, start: number): PartitionRow | undefined {
+    return this.db.transaction(() => {
+      if (!this.ownsRun(runId, epoch)) return undefined
+      const tail = this.db
+        .prepare("SELECT * FROM partitions WHERE run_id = ? AND file_index = ? AND start >= ? AND state != 'superseded' ORDER BY start")
+        .all(runId, fileIndex, start) as PartitionRow[]
+      const first = tail[0]
+      const last = tail[tail.length - 1]
+      if (!first || !last || first.start !== start) return undefined
+      for (const p of tail) {
+        if (p.state === 'committed') {
+          this.db
+            .prepare('UPDATE runs SET records_in = records_in - ?, records_out = records_out - ?, filtered = filtered - ?, failed = failed - ? WHERE id = ?')
+            .run(p.records_in ?? 0, p.records_out ?? 0, p.filtered ?? 0, p.failed ?? 0, runId)
+          this.db.prepare('DELETE FROM failed_records WHERE run_id = ? AND partition_idx = ?').run(runId, p.idx)
+        }
+        this.db.prepare("UPDATE partitions SET state = 'superseded' WHERE run_id = ? AND idx = ?").run(runId, p.idx)
+      }
+      const next = (this.db.prepare('SELECT MAX(idx) + 1 AS n FROM partitions WHERE run_id = ?').get(runId) as { n: number }).n
+      this.db
+        .prepare('INSERT INTO partitions (run_id, idx, file_index, start, end, first_line, last_of_file) VALUES (?, ?, ?, ?, ?, ?, 1)')
+        .run(runId, next, fileIndex, start, last.end, first.first_line)
+      return this.partition(runId, next)
+    })()
+  }
+
+  /** Forget a committed partition whose staged output went missing, so that it is redone. */
+  resetPartition(runId: string, p: PartitionRow): void {
+    this.db.transaction(() => {
+      if (p.state !== 'committed') return
+      this.db
+        .prepare('UPDATE runs SET records_in = records_in - ?, records_out = records_out - ?, filtered = filtered - ?, failed = failed - ? WHERE id = ?')
+        .run(p.records_in ?? 0, p.records_out ?? 0, p.filtered ?? 0, p.failed ?? 0, runId)
+      this.db.prepare('DELETE FROM failed_records WHERE run_id = ? AND partition_idx = ?').run(runId, p.idx)
+      this.db.prepare("UPDATE partitions SET state = 'pending' WHERE run_id = ? AND idx = ?").run(runId, p.idx)
+    })()
+  }
+
+  /** The run's commit: outputs recorded and the final status set, guarded by owner and status. */
+  commitRun(runId: string, epoch: number, deduped: number, outputs: Omit<OutputRow, 'run_id'>[], status: 'succeeded' | 'partial', stats: { peakRss: number; cpuMs: number }): boolean {
+    return this.db.transaction(() => {
+      if (!this.ownsRun(runId, epoch)) return false
+      this.db.prepare('DELETE FROM outputs WHERE run_id = ?').run(runId)
+      const ins = this.db.prepare('INSERT INTO outputs (run_id, path, records, bytes, sha256) VALUES (?, ?, ?, ?, ?)')
+      for (const o of outputs) ins.run(runId, o.path, o.records, o.bytes, o.sha256)
+      this.db.prepare('UPDATE runs SET deduped = ?, peak_rss = ?, cpu_ms = ? WHERE id = ?').run(deduped, stats.peakRss, stats.cpuMs, runId)
+      if (!this.move(runId, 'running', status)) throw new Error(`run ${runId} is no longer running`)
+      return true
+    })()
+  }
+
+  outputs(runId: string): OutputRow[] {
+    return this.db.prepare('SELECT * FROM outputs WHERE run_id = ? ORDER BY rowid').all(runId) as OutputRow[]
+  }
+
+  recordMetrics(runId: string, second: number, m: { records: number; bytes: number; busy: number; queued: number; rss: number }): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO run_metrics (run_id, second, records, bytes, busy_workers, queued, rss) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(runId, second, m.records, m.bytes, m.busy, m.queued, m.rss)
+  }
+
+  /** Failed records grouped by step, code and message pattern, each with its count and its first record in input order. */
+  failureGroups(runId: string): FailureGroup[] {
+    return this.db
+      .prepare(
+        `WITH ranked AS (
+           SELECT f.*, COUNT(*) OVER g AS count,
+                  ROW_NUMBER() OVER (PARTITION BY f.code, f.step, f.pattern ORDER BY f.file_index, f.line, f.id) AS rn
+           FROM failed_records f WHERE f.run_id = ?
+           WINDOW g AS (PARTITION BY f.code, f.step, f.pattern)
+         )
+         SELECT r.code, r.step, r.pattern, r.message, r.count, rf.rel_path AS sample_file, r.line AS sample_line, r.raw AS sample_raw
+         FROM ranked r JOIN run_files rf ON rf.run_id = r.run_id AND rf.file_index = r.file_index
+         WHERE r.rn = 1 ORDER BY r.count DESC, r.code, r.pattern`
+      )
+      .all(runId) as FailureGroup[]
+  }
+
+  /** Every failed record of a run in file and line order, streamed so that millions fit. */
+  *failedRecords(runId: string): Generator<{ file: string; line: number; step: string; code: string; message: string; raw: string }> {
+    yield* this.db
+      .prepare(
+        `SELECT rf.rel_path AS file, f.line, f.step, f.code, f.message, f.raw
+         FROM failed_records f JOIN run_files rf ON rf.run_id = f.run_id AND rf.file_index = f.file_index
+         WHERE f.run_id = ? ORDER BY f.file_index, f.line, f.id`
+      )
+      .iterate(runId) as Iterable<{ file: string; line: number; step: string; code: string; message: string; raw: string }>
+  }
+}
