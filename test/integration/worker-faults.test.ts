@@ -1,0 +1,65 @@
+// Promise 6: a bad script or a dying worker costs a partition attempt, never the run or the app.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { cli, lastJson, readJsonl, tempDir, writeJob } from '../helpers/cli'
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'scripts')
+
+function scriptJob(script: string, policy: Record<string, unknown> = {}): string {
+  const dir = tempDir()
+  mkdirSync(join(dir, 'in'))
+  const rows = ['id,kind', ...Array.from({ length: 300 }, (_, i) => `${i},${i % 50 === 7 ? 'bad' : 'ok'}`)]
+  writeFileSync(join(dir, 'in', 'r.csv'), rows.join('\n') + '\n')
+  return writeJob(dir, {
+    name: 'scripted',
+    kind: 'records',
+    input: { folder: 'in', format: 'csv' },
+    steps: [{ script: { module: join(FIXTURES, script), adds: ['checked'] } }],
+    output: { folder: 'out', format: 'jsonl' },
+    policy: { concurrency: 2, chunkSize: 1024, ...policy }
+  })
+}
+
+describe('worker faults', () => {
+  it('a script that throws for a record fails that record only', () => {
+    const home = tempDir()
+    const file = scriptJob('throws-on-some.mjs')
+    const r = lastJson(cli(['run', file, '--home', home, '--json']).stdout)
+    expect(r.status).toBe('partial')
+    expect(r.counts).toMatchObject({ in: 300, out: 294, failed: 6 })
+    const report = cli(['report', r.runId, '--home', home]).stdout
+    expect(report).toMatch(/6\s+SCRIPT_ERROR\s+script \(step 1\): cannot handle record …\s+first at r\.csv:9: cannot handle record 7\n/)
+    expect(readJsonl(join(file, '..', 'out', 'r.jsonl'))[0]).toEqual({ id: '0', kind: 'ok', checked: 'yes' })
+  })
+
+  it('a worker that calls process.exit is retried, and the run finishes whole', () => {
+    const file = scriptJob('exits-once.mjs')
+    const marker = join(file, '..', 'crashed.marker')
+    const home = tempDir()
+    const run = cli(['run', file, '--home', home, '--json'], { BATCHERY_TEST_MARKER: marker })
+    expect(existsSync(marker)).toBe(true)
+    const r = lastJson(run.stdout)
+    expect(r.status).toBe('succeeded')
+    expect(r.counts).toMatchObject({ in: 300, out: 300, failed: 0 })
+    expect(readJsonl(join(file, '..', 'out', 'r.jsonl')).map((x) => Number(x.id))).toEqual(Array.from({ length: 300 }, (_, i) => i))
+  })
+
+  it('a partition that kills its worker every time fails the run with a plain reason, not the app', () => {
+    const file = scriptJob('always-exits.mjs', { retries: 1 })
+    const run = cli(['run', file, '--home', tempDir(), '--json'])
+    expect(run.signal).toBeNull()
+    expect(run.code).toBe(3)
+    const r = lastJson(run.stdout)
+    expect(r.status).toBe('failed')
+    expect(r.message).toMatch(/r\.csv .*could not be processed after 2 attempts/)
+    expect(existsSync(join(file, '..', 'out', 'r.jsonl'))).toBe(false)
+  })
+
+  it('a script that fails to load fails the run and says why', () => {
+    const file = scriptJob('throws-at-load.mjs', { retries: 0 })
+    const run = cli(['run', file, '--home', tempDir(), '--json'])
+    expect(run.code).toBe(3)
+    expect(lastJson(run.stdout).message).toContain('this script is broken')
+  })
+})
