@@ -194,6 +194,56 @@ describe('records jobs', () => {
     expect(cli(['report', r.runId, '--home', home]).stdout).toContain('the header names column "id" twice (columns 1 and 3)')
   })
 
+  it('validates every type and rule with plain messages, then reshapes columns', () => {
+    const dir = dirWith({
+      'v.csv': [
+        'id,active,day,code,size,extra,junk',
+        '1,yes,2024-02-29,AB-1,M,x,j',
+        '2,maybe,2024-02-29,AB-2,M,x,j',
+        '3,no,2024-02-30,AB-3,M,x,j',
+        '4,0,2024-03-01,zz,M,x,j',
+        '5,1,2024-03-01,AB-5,XXL,x,j',
+        '6,true,2023-12-31,AB-6,S,x,j',
+        '7,false,,AB-7,S,x,j'
+      ].join('\n') + '\n'
+    })
+    writeJob(dir, {
+      name: 'rules',
+      kind: 'records',
+      input: { folder: 'in', format: 'csv' },
+      steps: [
+        {
+          validate: {
+            id: { type: 'integer', max: 100 },
+            active: { type: 'boolean' },
+            day: { type: 'date', min: '2024-01-01', required: true },
+            code: { pattern: '^AB-\\d$' },
+            size: { enum: ['S', 'M', 'L'] }
+          }
+        },
+        { drop: ['junk'] },
+        { rename: { extra: 'note' } },
+        { select: ['id', 'day', 'active', 'note'] }
+      ],
+      output: { folder: 'out', format: 'jsonl' }
+    })
+    const home = tempDir()
+    const r = lastJson(cli(['run', join(dir, 'job.json'), '--home', home, '--json']).stdout)
+    expect(r.counts).toMatchObject({ in: 7, out: 1, failed: 6 })
+    expect(readJsonl(join(dir, 'out', 'v.jsonl'))).toEqual([{ id: 1, day: '2024-02-29', active: true, note: 'x' }])
+    const csv = join(tempDir(), 'f.csv')
+    cli(['report', r.runId, '--home', home, '--csv', csv])
+    const msgs = readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(3, 5).join(' '))
+    expect(msgs).toEqual([
+      'WRONG_TYPE "active: ""maybe"" is not true/false (or yes/no',
+      'WRONG_TYPE "day: ""2024-02-30"" is not a real calendar date"',
+      'PATTERN_MISMATCH code: does not match the pattern ^AB-\\d$',
+      'NOT_ALLOWED "size: must be one of S',
+      'OUT_OF_RANGE day: must be at least 2024-01-01',
+      'REQUIRED day: a value is required'
+    ])
+  })
+
   it('names columns column1, column2... for files without a header row', () => {
     const dir = dirWith({ 'n.csv': '1,,x\n2,b,y\n' })
     writeJob(dir, {

@@ -56,6 +56,22 @@ describe('worker faults', () => {
     expect(existsSync(join(file, '..', 'out', 'r.jsonl'))).toBe(false)
   })
 
+  it('Ctrl+C stops a run resumably (exit 5), and the resume writes the whole output', () => {
+    const file = scriptJob('interrupts-once.mjs')
+    const marker = join(file, '..', 'interrupted.marker')
+    const home = tempDir()
+    const stopped = cli(['run', file, '--home', home, '--json'], { BATCHERY_TEST_MARKER: marker })
+    expect(stopped.stderr).toContain('Stopping…')
+    expect(stopped.code).toBe(5)
+    const s = lastJson(stopped.stdout)
+    expect(s.status).toBe('interrupted')
+    expect(existsSync(join(file, '..', 'out', 'r.jsonl'))).toBe(false)
+    const resumed = cli(['resume', s.runId, '--home', home, '--json'], { BATCHERY_TEST_MARKER: marker })
+    expect(resumed.code).toBe(0)
+    expect(lastJson(resumed.stdout).counts).toMatchObject({ in: 300, out: 300, failed: 0 })
+    expect(readJsonl(join(file, '..', 'out', 'r.jsonl')).map((x) => Number(x.id))).toEqual(Array.from({ length: 300 }, (_, i) => i))
+  })
+
   it('a script that fails to load fails the run and says why', () => {
     const file = scriptJob('throws-at-load.mjs', { retries: 0 })
     const run = cli(['run', file, '--home', tempDir(), '--json'])

@@ -21,7 +21,7 @@ import {
   statSync,
   writeSync
 } from 'node:fs'
-import { hostname } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import { columnsAfter, unionColumns } from '../../shared/columns'
@@ -96,7 +96,25 @@ const MAX_PARTITION_BYTES = 8 << 20
 const PARTITIONS_PER_WORKER = 16
 const TRANSIENT_CODES = new Set(['EBUSY', 'EMFILE', 'ENFILE', 'EAGAIN', 'ETIMEDOUT', 'ERR_WORKER_OUT_OF_MEMORY'])
 
-class Halt extends Error {}
+/** A counting semaphore: at most `n` holders; waiters are served first come, first served. */
+class Slots {
+  private waiting: (() => void)[] = []
+  constructor(private free: number) {}
+
+  take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => this.waiting.push(resolve))
+  }
+
+  give(): void {
+    const next = this.waiting.shift()
+    if (next) next()
+    else this.free++
+  }
+}
 
 export function stagingDir(home: string, runId: string): string {
   return join(home, 'staging', runId)
@@ -140,7 +158,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
 
   const staging = stagingDir(ctx.home, runId)
   mkdirSync(staging, { recursive: true })
-  const threads = job.policy.concurrency ?? Math.max(1, (await import('node:os')).availableParallelism())
+  const threads = job.policy.concurrency ?? Math.max(1, availableParallelism())
   const progressBuf = new SharedArrayBuffer(16)
   const progress = new BigInt64Array(progressBuf)
   let phase: RunProgress['phase'] = 'planning'
@@ -263,11 +281,19 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       }
     }
 
+    // Tasks go to the executor a few at a time, in order: a partition's timeout starts when it is
+    // handed over, not while it waits behind hundreds of others, and staging fills in order.
+    const window = new Slots(exec.threads * 2)
     const runOne = async (p: PartitionRow): Promise<void> => {
       const f = files.get(p.file_index) as RunFileRow
       for (let attempt = p.attempts + 1; ; attempt++) {
         if (halt.signal.aborted) return
         let result: PartitionResult
+        await window.take()
+        if (halt.signal.aborted) {
+          window.give()
+          return
+        }
         const timeout = AbortSignal.timeout(timeoutMs)
         inFlight++
         try {
@@ -287,6 +313,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
           continue
         } finally {
           inFlight--
+          window.give()
         }
         if (result.boundaryBroken) {
           // A stray quote misled the planner; redo the rest of this file in one piece.
