@@ -22,7 +22,7 @@ const opt = (name, def) => {
   return i === -1 ? def : args[i + 1]
 }
 const ROWS = Number(opt('rows', '1000000'))
-const BIG_ROWS = Number(opt('big-rows', String(ROWS * 4)))
+const BIG_ROWS = Number(opt('big-rows', String(ROWS * 8)))
 const ROUNDS = Number(opt('rounds', '3'))
 const SKIP_BIG = args.includes('--skip-big')
 const dataDir = process.env.BATCHERY_BENCH_DATA ?? join(tmpdir(), 'batchery-bench')

@@ -579,11 +579,25 @@ function assemble(
     const hash = createHash('sha256')
     let bytes = 0
     let records = 0
-    const write = (b: Buffer): void => {
+    // Small writes (one deduped record at a time) are gathered into 1 MiB before a write call.
+    const pending = Buffer.allocUnsafe(1 << 20)
+    let used = 0
+    const flush = (): void => {
       let off = 0
-      while (off < b.length) off += writeSync(fd, b, off, b.length - off)
+      while (off < used) off += writeSync(fd, pending, off, used - off)
+      used = 0
+    }
+    const write = (b: Buffer): void => {
       hash.update(b)
       bytes += b.length
+      if (used + b.length > pending.length) flush()
+      if (b.length >= pending.length) {
+        let off = 0
+        while (off < b.length) off += writeSync(fd, b, off, b.length - off)
+      } else {
+        b.copy(pending, used)
+        used += b.length
+      }
     }
     try {
       if (job.output.format !== 'jsonl') {
@@ -611,6 +625,7 @@ function assemble(
           deduped += r.dropped
         }
       }
+      flush()
       fsyncSync(fd)
     } finally {
       closeSync(fd)
@@ -627,21 +642,14 @@ function assemble(
  */
 function copyDeduped(staged: string, keysFile: string, seen: Set<string>, write: (b: Buffer) => void): { kept: number; dropped: number } {
   const keys = new LineReader(keysFile)
-  const data = openSync(staged, 'r')
+  const data = new BlockReader(staged)
   let kept = 0
   let dropped = 0
   try {
     for (let line = keys.next(); line !== null; line = keys.next()) {
       const tab = line.indexOf('\t')
-      const len = Number(line.slice(0, tab))
+      const rec = data.take(Number(line.slice(0, tab)))
       const key = line.slice(tab + 1)
-      const rec = Buffer.allocUnsafe(len)
-      let off = 0
-      while (off < len) {
-        const n = readSync(data, rec, off, len - off, null)
-        if (n === 0) throw new Error(`staged partition ${staged} is shorter than its keys say`)
-        off += n
-      }
       if (seen.has(key)) {
         dropped++
       } else {
@@ -652,9 +660,49 @@ function copyDeduped(staged: string, keysFile: string, seen: Set<string>, write:
     }
   } finally {
     keys.close()
-    closeSync(data)
+    data.close()
   }
   return { kept, dropped }
+}
+
+/** Reads a file sequentially in 1 MiB blocks, handing out byte runs of any length. */
+class BlockReader {
+  private fd: number
+  private buf = Buffer.allocUnsafe(1 << 20)
+  private start = 0
+  private end = 0
+
+  constructor(private readonly path: string) {
+    this.fd = openSync(path, 'r')
+  }
+
+  /** The next `len` bytes; valid until the next call. */
+  take(len: number): Buffer {
+    if (this.end - this.start < len) {
+      const rest = this.end - this.start
+      if (len > this.buf.length) {
+        const bigger = Buffer.allocUnsafe(len)
+        this.buf.copy(bigger, 0, this.start, this.end)
+        this.buf = bigger
+      } else {
+        this.buf.copy(this.buf, 0, this.start, this.end)
+      }
+      this.start = 0
+      this.end = rest
+      while (this.end < len) {
+        const n = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null)
+        if (n === 0) throw new Error(`staged partition ${this.path} is shorter than its keys say`)
+        this.end += n
+      }
+    }
+    const out = this.buf.subarray(this.start, this.start + len)
+    this.start += len
+    return out
+  }
+
+  close(): void {
+    closeSync(this.fd)
+  }
 }
 
 /** Reads a UTF-8 text file line by line in 1 MiB blocks. */
