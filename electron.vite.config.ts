@@ -13,6 +13,7 @@ export default defineConfig({
         input: {
           index: resolve('src/main/electron/index.ts'),
           cli: resolve('src/main/cli/index.ts'),
+          'engine-host': resolve('src/main/engine-host.ts'),
           'partition-worker': resolve('src/workers/partition-worker.ts')
         },
         output: { entryFileNames: '[name].js' }

@@ -37,6 +37,8 @@ export interface PartitionTask {
   keysPath: string | null
   /** Shared counters [records, bytes] that workers add to as they go, for live progress. */
   progress: SharedArrayBuffer
+  /** A dry run: return the first `limit` records' results instead of writing anything. */
+  preview?: { limit: number }
 }
 
 export interface PartitionCounts {
@@ -59,6 +61,8 @@ export interface PartitionResult {
    * rest of the file as one partition.
    */
   boundaryBroken: boolean
+  /** For a dry run: the records that would be written, with their dedupe keys (null without dedupe). */
+  preview?: { records: Record<string, unknown>[]; keys: (string | null)[] }
 }
 
 export const PROGRESS_SLOTS = { records: 0, bytes: 1 } as const

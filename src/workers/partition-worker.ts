@@ -87,8 +87,9 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
   const counts = { in: 0, out: 0, filtered: 0, failed: 0 }
   const failures: FailedRecord[] = []
   const encode = recordEncoder(task.output.format, task.output.columns, task.output.delimiter)
-  const out = new BufferedFile(task.stagedPath + '.tmp')
-  const keys = task.keysPath ? new BufferedFile(task.keysPath + '.tmp') : null
+  const preview = task.preview ? { records: [] as Rec[], keys: [] as (string | null)[] } : null
+  const out = preview ? null : new BufferedFile(task.stagedPath + '.tmp')
+  const keys = task.keysPath && !preview ? new BufferedFile(task.keysPath + '.tmp') : null
   const progress = new BigInt64Array(task.progress)
   const fail = (line: number, step: string, code: FailureCode, message: string, raw: string): void => {
     counts.failed++
@@ -97,7 +98,10 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
   // Set while the current block decoded with replacement characters: invalid UTF-8 somewhere in it.
   let suspectEncoding = false
 
+  // A dry run stops counting at its limit, even mid-block.
+  const limit = task.preview?.limit ?? Infinity
   const handle = (rec: Rec, line: number, raw: () => string): void => {
+    if (counts.in >= limit) return
     counts.in++
     if (suspectEncoding && hasReplacementChar(rec)) {
       fail(line, 'read', 'ENCODING_ERROR', 'the row holds bytes that are not valid UTF-8 (if the file was saved as Latin-1 or Windows-1252, set input.encoding)', raw())
@@ -117,9 +121,14 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
       counts.filtered++
       return
     }
-    const text = encode(result)
-    out.write(text)
     counts.out++
+    if (preview) {
+      preview.records.push(result)
+      preview.keys.push(pipeline.dedupes ? pipeline.lastKey : null)
+      return
+    }
+    const text = encode(result)
+    ;(out as BufferedFile).write(text)
     if (keys) keys.write(`${Buffer.byteLength(text)}\t${pipeline.lastKey}\n`)
   }
 
@@ -129,6 +138,7 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
       {
         record: (rec, line, raw) => handle(rec, line, () => raw),
         malformed: (line, raw, message) => {
+          if (counts.in >= limit) return
           counts.in++
           fail(line, 'read', 'PARSE_ERROR', message, raw)
         }
@@ -143,6 +153,7 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
       {
         record: (fields, line) => {
           if (fields.length !== width) {
+            if (counts.in >= limit) return
             counts.in++
             fail(line, 'read', 'FIELD_COUNT', `expected ${width} fields (as in the header), found ${fields.length}`, csv.lastRaw())
             return
@@ -152,6 +163,7 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
           handle(rec, line, () => csv.lastRaw())
         },
         malformed: (line, raw, message) => {
+          if (counts.in >= limit) return
           counts.in++
           fail(line, 'read', 'PARSE_ERROR', message, raw)
         }
@@ -180,28 +192,33 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
       parser.push(text, final)
       Atomics.add(progress, PROGRESS_SLOTS.records, BigInt(counts.in - before))
       Atomics.add(progress, PROGRESS_SLOTS.bytes, BigInt(n))
+      if (preview && counts.in >= (task.preview?.limit ?? 0)) break
     }
     if (task.start === task.end) parser.push('', true)
   } catch (e) {
-    out.abandon()
+    out?.abandon()
     keys?.abandon()
     throw e
   } finally {
     closeSync(fd)
   }
 
+  if (preview) {
+    return { counts, failures, stagedBytes: 0, keysBytes: 0, bytesRead, durationMs: performance.now() - t0, boundaryBroken: false, preview }
+  }
+  const staged = out as BufferedFile
   if (!task.lastOfFile && parser.endedInsideQuotes) {
-    out.abandon()
+    staged.abandon()
     keys?.abandon()
     return { counts, failures: [], stagedBytes: 0, keysBytes: 0, bytesRead, durationMs: performance.now() - t0, boundaryBroken: true }
   }
   // Keys first: the staged output's presence is what marks the partition's files complete.
   keys?.commit(task.keysPath as string)
-  out.commit(task.stagedPath)
+  staged.commit(task.stagedPath)
   return {
     counts,
     failures,
-    stagedBytes: out.bytes,
+    stagedBytes: staged.bytes,
     keysBytes: keys?.bytes ?? 0,
     bytesRead,
     durationMs: performance.now() - t0,

@@ -1,5 +1,6 @@
 // The headless CLI: a thin adapter over the engine. Human output on a terminal, JSON on request.
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, openSync, renameSync, writeSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { dirname, join, resolve, basename } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { recordEncoder, csvHeaderLine } from '../../workers/formats/encode'
@@ -7,7 +8,8 @@ import { Engine, InvalidJobError, NotResumableError, RunNotFoundError, type RunP
 import { DatabaseTooNewError } from '../engine/store/open-db'
 import { checkJobFile } from '../engine/job-check'
 import { defaultHome } from '../engine/paths'
-import { runLogPath } from '../engine/log'
+import { engineLogger, runLogPath } from '../engine/log'
+import { startServer } from '../server/server'
 
 /** Exit codes, listed in README.md. */
 export const EXIT = {
@@ -229,7 +231,42 @@ export function buildProgram(): Command {
         engine.close()
       }
     })
+  program
+    .command('serve')
+    .description('serve the Batchery app and its API on this machine (127.0.0.1) for a browser')
+    .addOption(home)
+    .option('--port <n>', 'port to listen on (default: any free port)', '0')
+    .action(async (opts: { home?: string; port: string }) => {
+      const engine = openEngine(opts)
+      const server = await startServer({ engine, rendererDir: resolveRendererDir(), port: Number(opts.port), log: engineLogger(engine.home) })
+      process.stdout.write(`Batchery is running. Open this address in your browser (it holds a private key; do not share it):\n  ${server.url}\n`)
+      await new Promise<void>((resolveStop) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop)
+          process.off('SIGTERM', stop)
+          process.stderr.write('Stopping… running jobs can be resumed later.\n')
+          resolveStop()
+        }
+        process.on('SIGINT', stop)
+        process.on('SIGTERM', stop)
+      })
+      await engine.shutdown()
+      await server.close()
+      engine.close()
+    })
   return program
+}
+
+/** The built UI: out/renderer beside the CLI bundle's out/main. */
+function resolveRendererDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 5; i++) {
+    for (const candidate of [join(dir, 'renderer'), join(dir, 'out', 'renderer')]) {
+      if (existsSync(join(candidate, 'index.html'))) return candidate
+    }
+    dir = dirname(dir)
+  }
+  throw new Error('The Batchery UI is not built: run "npm run build" first.')
 }
 
 function oneLine(raw: string): string {

@@ -1,15 +1,17 @@
 // The engine's composition root: plain Node, never imports electron. The CLI, the local server
 // and the Electron app's engine process all drive a run through this.
 import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import type { EventName, Events } from '../../shared/api'
 import type { JobProblem } from '../../shared/job'
 import { createLocalExecutor, type Executor } from './executor'
-import { checkJobFile, InvalidJobError, loadJob, type LoadedJob } from './job-check'
+import { checkJob, checkJobFile, InvalidJobError, loadJob, type LoadedJob } from './job-check'
 import { createLogger, runLogSink, type Logger } from './log'
-import { isTerminal } from './run-states'
-import { executeRun, summary, type RunProgress, type RunSummary } from './runner'
+import { isTerminal, type RunStatus } from './run-states'
+import { executeRun, RunControl, summary, type RunProgress, type RunSummary } from './runner'
 import { openDatabase } from './store/open-db'
 import { Store, type RunRow } from './store/store'
 
@@ -21,14 +23,20 @@ export interface EngineOptions {
 export interface RunOptions {
   onProgress?: (p: RunProgress) => void
   stop?: AbortSignal
+  control?: RunControl
 }
+
+type Listener<E extends EventName> = (payload: Events[E]) => void
 
 /** A run's owner is presumed dead when its heartbeat is older than this. */
 const STALE_HEARTBEAT_MS = 30_000
 
 export class Engine {
   readonly store: Store
-  private readonly createExecutor: (threads: number, memoryLimitMb?: number) => Executor
+  readonly createExecutor: (threads: number, memoryLimitMb?: number) => Executor
+  private readonly emitter = new EventEmitter()
+  /** Runs this engine is executing now, by id. */
+  private readonly active = new Map<string, { control: RunControl; done: Promise<RunSummary> }>()
 
   constructor(readonly home: string, opts: EngineOptions = {}) {
     mkdirSync(home, { recursive: true })
@@ -36,6 +44,112 @@ export class Engine {
     this.createExecutor = opts.createExecutor ?? ((threads, memoryLimitMb) => createLocalExecutor({ threads, memoryLimitMb }))
     this.recoverStaleRuns()
     this.cleanStaging()
+    this.emitter.setMaxListeners(100)
+    this.store.onMove = (runId, from, to, message) => {
+      const run = this.store.run(runId)
+      const job = run ? this.store.jobVersion(run.job_version_id).name : ''
+      this.emit('run.stateChanged', { runId, job, from, to, message })
+    }
+    this.store.onJobsChanged = (name) => this.emit('jobs.changed', { name })
+  }
+
+  on<E extends EventName>(event: E, listener: Listener<E>): () => void {
+    this.emitter.on(event, listener)
+    return () => this.emitter.off(event, listener)
+  }
+
+  private emit<E extends EventName>(event: E, payload: Events[E]): void {
+    this.emitter.emit(event, payload)
+  }
+
+  /**
+   * Start a run in the background and return its id at once. Progress and state changes arrive
+   * as events. `loaded` defaults to the job's current saved version.
+   */
+  startRun(name: string, loaded?: LoadedJob): string {
+    const job = loaded ?? this.savedJob(name)
+    const problems = checkJob(job).problems
+    if (problems.length) throw new InvalidJobError(job.sourceFile, problems)
+    const version = this.store.saveJobVersion(job.job.name, job.hash, job.definition, job.baseDir, job.sourceFile, loaded === undefined)
+    const runId = newRunId()
+    this.store.createRun(runId, version)
+    this.emit('run.stateChanged', { runId, job: job.job.name, from: null, to: 'queued', message: null })
+    this.track(runId, job)
+    return runId
+  }
+
+  private track(runId: string, loaded: LoadedJob): void {
+    const control = new RunControl()
+    const done = this.execute(runId, loaded, {
+      control,
+      onProgress: (p) => this.emit('run.progressed', p)
+    }).finally(() => this.active.delete(runId))
+    this.active.set(runId, { control, done })
+  }
+
+  /** Wait for a background run to end (tests, shutdown). */
+  async settled(runId: string): Promise<RunSummary | undefined> {
+    return this.active.get(runId)?.done
+  }
+
+  savedJob(name: string): LoadedJob {
+    const j = this.store.job(name)
+    if (!j) throw new JobNotFoundError(name)
+    return loadJob(JSON.parse(j.version.definition), j.version.base_dir, j.version.source_file)
+  }
+
+  pause(runId: string): RunStatus {
+    const a = this.active.get(runId)
+    const run = this.requireRun(runId)
+    if (!a || run.status !== 'running') throw new ConflictError(`Run ${runId} is ${run.status}; only a running run can be paused.`)
+    this.store.move(runId, 'running', 'paused')
+    a.control.pause()
+    return 'paused'
+  }
+
+  /** Continue a paused run, or finish an interrupted one in the background. */
+  resumeRun(runId: string): RunStatus {
+    const run = this.requireRun(runId)
+    const a = this.active.get(runId)
+    if (a && run.status === 'paused') {
+      this.store.move(runId, 'paused', 'running')
+      a.control.resume()
+      return 'running'
+    }
+    this.recoverStaleRuns()
+    const fresh = this.requireRun(runId)
+    if (fresh.status !== 'interrupted') throw new NotResumableError(runId, fresh.status)
+    const version = this.store.jobVersion(fresh.job_version_id)
+    this.track(runId, loadJob(JSON.parse(version.definition), version.base_dir, version.source_file))
+    return 'running'
+  }
+
+  cancel(runId: string): RunStatus {
+    const run = this.requireRun(runId)
+    const a = this.active.get(runId)
+    if (a) {
+      a.control.cancel()
+      return 'cancelled'
+    }
+    if (run.status === 'interrupted' || run.status === 'queued') {
+      this.store.move(runId, run.status, 'cancelled', { message: 'Cancelled; nothing was written.' })
+      rmSync(join(this.home, 'staging', runId), { recursive: true, force: true })
+      return 'cancelled'
+    }
+    throw new ConflictError(`Run ${runId} is ${run.status}; it cannot be cancelled.`)
+  }
+
+  /** Interrupt every active run (they stay resumable) and wait for them to stop. */
+  async shutdown(): Promise<void> {
+    const running = [...this.active.values()]
+    for (const a of running) a.control.stop()
+    await Promise.allSettled(running.map((a) => a.done))
+  }
+
+  requireRun(runId: string): RunRow {
+    const run = this.store.run(runId)
+    if (!run) throw new RunNotFoundError(runId)
+    return run
   }
 
   /** Staging left by runs that finished (or were killed right after committing) is removed. */
@@ -94,6 +208,7 @@ export class Engine {
   }
 
   private execute(runId: string, loaded: LoadedJob, opts: RunOptions): Promise<RunSummary> {
+    if (this.active.has(runId) && !opts.control) throw new ConflictError(`Run ${runId} is already running.`)
     const sink = runLogSink(this.home, runId)
     const log: Logger = createLogger(sink, 'run')
     return executeRun({
@@ -104,7 +219,8 @@ export class Engine {
       log,
       createExecutor: this.createExecutor,
       onProgress: opts.onProgress,
-      stop: opts.stop
+      stop: opts.stop,
+      control: opts.control
     })
   }
 
@@ -119,6 +235,15 @@ export class Engine {
     this.store.db.close()
   }
 }
+
+export class JobNotFoundError extends Error {
+  constructor(readonly jobName: string) {
+    super(`There is no job named "${jobName}".`)
+  }
+}
+
+/** The request conflicts with the run's or job's current state. */
+export class ConflictError extends Error {}
 
 export class RunNotFoundError extends Error {
   constructor(readonly runId: string) {

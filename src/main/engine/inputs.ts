@@ -116,3 +116,31 @@ function firstRecordEnd(text: string, quote: string): number {
   }
   return text.length
 }
+
+/**
+ * Where a file's data starts (after a BOM and the header record) and its first data line, from
+ * its first bytes; for a dry run, which reads only the beginning of a file.
+ */
+export function dataStartOf(file: string, job: Job): { dataStart: number; firstLine: number } {
+  const fd = openSync(file, 'r')
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20)
+    const n = readSync(fd, buf, 0, buf.length, 0)
+    const bom = n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0
+    if (job.input.format === 'jsonl' || !job.input.header) return { dataStart: bom, firstLine: 1 }
+    const quote = job.input.quote.charCodeAt(0)
+    let inQuotes = false
+    let lines = 1
+    for (let i = bom; i < n; i++) {
+      const c = buf[i]
+      if (c === quote) inQuotes = !inQuotes
+      else if (c === 10) {
+        if (!inQuotes) return { dataStart: i + 1, firstLine: lines + 1 }
+        lines++
+      }
+    }
+    return { dataStart: n, firstLine: lines + 1 }
+  } finally {
+    closeSync(fd)
+  }
+}

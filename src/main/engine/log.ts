@@ -38,3 +38,10 @@ export const silentLogger: Logger = {
   error: () => {},
   child: () => silentLogger
 }
+
+/** The engine's own log (requests that failed, start-up repairs), beside the run logs. */
+export function engineLogger(home: string): Logger {
+  const dir = join(home, 'logs')
+  mkdirSync(dir, { recursive: true })
+  return createLogger(pino(pino.destination({ dest: join(dir, 'engine.log'), sync: true, append: true })), 'engine')
+}

@@ -6,7 +6,7 @@ export type RunStatus = (typeof RUN_STATUSES)[number]
 const MOVES: Record<RunStatus, readonly RunStatus[]> = {
   queued: ['running', 'cancelled', 'interrupted', 'failed'],
   running: ['paused', 'succeeded', 'partial', 'failed', 'cancelled', 'interrupted'],
-  paused: ['running', 'cancelled', 'interrupted'],
+  paused: ['running', 'cancelled', 'interrupted', 'failed'],
   // Resuming an interrupted run: it runs again under a new owner.
   interrupted: ['running', 'cancelled', 'failed'],
   succeeded: [],

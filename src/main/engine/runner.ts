@@ -70,6 +70,54 @@ export interface RunProgress {
   recordsPerSec: number
   bytesPerSec: number
   etaMs: number | null
+  busyWorkers: number
+  queued: number
+}
+
+/**
+ * How the outside steers a running run: pause (stop handing out partitions; running ones
+ * finish), resume, cancel (stop for good, write nothing), stop (interrupt: resumable later).
+ */
+export class RunControl {
+  private paused = false
+  private waiters: (() => void)[] = []
+  private cancelled = false
+  private readonly abort = new AbortController()
+
+  get signal(): AbortSignal {
+    return this.abort.signal
+  }
+  get isCancelled(): boolean {
+    return this.cancelled
+  }
+  get isPaused(): boolean {
+    return this.paused
+  }
+
+  pause(): void {
+    this.paused = true
+  }
+
+  resume(): void {
+    this.paused = false
+    for (const w of this.waiters.splice(0)) w()
+  }
+
+  /** Interrupt: the run stops now and stays resumable. */
+  stop(): void {
+    this.abort.abort()
+    this.resume()
+  }
+
+  cancel(): void {
+    this.cancelled = true
+    this.stop()
+  }
+
+  /** Resolves once the run is not paused. */
+  async gate(): Promise<void> {
+    while (this.paused) await new Promise<void>((r) => this.waiters.push(r))
+  }
 }
 
 export interface RunContext {
@@ -82,6 +130,8 @@ export interface RunContext {
   onProgress?: (p: RunProgress) => void
   /** Aborted when the user stops the run (Ctrl+C, quit): the run becomes interrupted and resumable. */
   stop?: AbortSignal
+  /** Pause, resume and cancel from a UI; its stop() interrupts like `stop`. */
+  control?: RunControl
 }
 
 /** Progress is reported at most this often, so a UI or terminal keeps up with millions of records. */
@@ -162,6 +212,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
   const progressBuf = new SharedArrayBuffer(16)
   const progress = new BigInt64Array(progressBuf)
   let phase: RunProgress['phase'] = 'planning'
+  let inFlight = 0
   let lastProgressAt = 0
   const report = (force = false): void => {
     if (!ctx.onProgress) return
@@ -187,11 +238,12 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       elapsedMs,
       recordsPerSec: elapsedMs > 0 ? records / (elapsedMs / 1000) : 0,
       bytesPerSec: rate,
-      etaMs: rate > 0 && phase === 'running' ? ((run.bytes_total - bytesDone) / rate) * 1000 : null
+      etaMs: rate > 0 && phase === 'running' ? ((run.bytes_total - bytesDone) / rate) * 1000 : null,
+      busyWorkers: Math.min(inFlight, threads),
+      queued: Math.max(0, parts.filter((p) => p.state === 'pending').length - Math.min(inFlight, threads))
     })
   }
 
-  let inFlight = 0
   let second = 0
   let lastRecords = 0n
   let lastBytes = 0n
@@ -238,6 +290,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     let haltReason: string | null = null
     const stopHandler = (): void => halt.abort()
     ctx.stop?.addEventListener('abort', stopHandler)
+    ctx.control?.signal.addEventListener('abort', stopHandler)
     const doHalt = (reason: string): void => {
       if (haltReason === null) {
         haltReason = reason
@@ -289,6 +342,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       for (let attempt = p.attempts + 1; ; attempt++) {
         if (halt.signal.aborted) return
         let result: PartitionResult
+        await ctx.control?.gate()
         await window.take()
         if (halt.signal.aborted) {
           window.give()
@@ -335,15 +389,23 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
 
     const pending = store.partitions(runId).filter((p) => p.state === 'pending')
     await Promise.all(pending.map((p) => runOne(p)))
+    // Paused after the last partitions were handed out: wait before writing outputs.
+    if (!halt.signal.aborted) await ctx.control?.gate()
     ctx.stop?.removeEventListener('abort', stopHandler)
+    ctx.control?.signal.removeEventListener('abort', stopHandler)
 
     if (halt.signal.aborted) {
+      const status = (store.run(runId) as RunRow).status
       if (haltReason !== null) {
-        store.move(runId, 'running', 'failed', { message: haltReason })
+        store.move(runId, status, 'failed', { message: haltReason })
         log.warn('run halted', { reason: haltReason })
         rmSync(staging, { recursive: true, force: true })
+      } else if (ctx.control?.isCancelled) {
+        store.move(runId, status, 'cancelled', { message: 'Cancelled; nothing was written.' })
+        log.info('run cancelled by the user')
+        rmSync(staging, { recursive: true, force: true })
       } else {
-        store.move(runId, 'running', 'interrupted', { message: 'Stopped by the user; resume it to finish.' })
+        store.move(runId, status, 'interrupted', { message: 'Stopped by the user; resume it to finish.' })
         log.info('run interrupted by the user')
       }
       return summary(store, runId, job.name, started)
@@ -386,9 +448,9 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     return summary(store, runId, job.name, started)
   } catch (e) {
     const current = store.run(runId)
-    if (current?.status === 'running') {
+    if (current?.status === 'running' || current?.status === 'paused') {
       const message = `Stopped by an error: ${explainSystemError(e, '')}`
-      store.move(runId, 'running', (e as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'interrupted' : 'failed', { message })
+      store.move(runId, current.status, (e as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'interrupted' : 'failed', { message })
       log.error('run failed', { error: errorText(e), stack: (e as Error)?.stack })
     }
     return summary(store, runId, job.name, started)

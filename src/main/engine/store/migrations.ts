@@ -121,5 +121,14 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (run_id, second)
       );
     `
+  },
+  {
+    version: 2,
+    name: 'jobs saved from the app: current version, deletion',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN current_version_id INTEGER REFERENCES job_versions(id);
+      ALTER TABLE jobs ADD COLUMN deleted_at INTEGER;
+      UPDATE jobs SET current_version_id = (SELECT MAX(id) FROM job_versions v WHERE v.job_id = jobs.id);
+    `
   }
 ]

@@ -97,11 +97,86 @@ export function messagePattern(message: string): string {
   return message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/(?<![\w.-])-?\d+(?:\.\d+)?(?![\w.])/g, '…')
 }
 
+export interface JobRow {
+  id: number
+  name: string
+  created_at: number
+  current_version_id: number | null
+  deleted_at: number | null
+}
+
 export class Store {
+  /** Told of every run state change, from anywhere: the engine turns these into events. */
+  onMove?: (runId: string, from: RunStatus, to: RunStatus, message: string | null) => void
+  onJobsChanged?: (name: string) => void
+
   constructor(readonly db: Db) {}
 
+  /** Jobs not deleted, by name, with their current version. */
+  jobs(): (JobRow & { version: JobVersionRow })[] {
+    const rows = this.db.prepare('SELECT * FROM jobs WHERE deleted_at IS NULL AND current_version_id IS NOT NULL ORDER BY name').all() as JobRow[]
+    return rows.map((j) => ({ ...j, version: this.jobVersion(j.current_version_id as number) }))
+  }
+
+  job(name: string): (JobRow & { version: JobVersionRow }) | undefined {
+    const j = this.db.prepare('SELECT * FROM jobs WHERE name = ? AND deleted_at IS NULL AND current_version_id IS NOT NULL').get(name) as JobRow | undefined
+    return j ? { ...j, version: this.jobVersion(j.current_version_id as number) } : undefined
+  }
+
+  deleteJob(name: string): boolean {
+    const r = this.db.prepare('UPDATE jobs SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL').run(Date.now(), name)
+    if (r.changes) this.onJobsChanged?.(name)
+    return r.changes === 1
+  }
+
+  /** Finished runs of a job, newest first. */
+  finishedRuns(jobId: number, limit: number): RunRow[] {
+    return this.db
+      .prepare("SELECT * FROM runs WHERE job_id = ? AND status IN ('succeeded', 'partial', 'failed', 'cancelled') ORDER BY created_at DESC LIMIT ?")
+      .all(jobId, limit) as RunRow[]
+  }
+
+  lastRun(jobId: number): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runs WHERE job_id = ? ORDER BY created_at DESC, id DESC LIMIT 1').get(jobId) as RunRow | undefined
+  }
+
+  runsOfJob(jobId: number, limit: number): (RunRow & { job: string })[] {
+    return this.db
+      .prepare('SELECT r.*, j.name AS job FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.job_id = ? ORDER BY r.created_at DESC, r.id DESC LIMIT ?')
+      .all(jobId, limit) as (RunRow & { job: string })[]
+  }
+
+  metrics(runId: string): { second: number; records: number; bytes: number; busy_workers: number; queued: number; rss: number }[] {
+    return this.db.prepare('SELECT * FROM run_metrics WHERE run_id = ? ORDER BY second').all(runId) as never
+  }
+
+  /** A page of failed records in file and line order, optionally by code and searched in message and raw text. */
+  failedPage(runId: string, opts: { code?: string; search?: string; offset: number; limit: number }): { total: number; rows: { file: string; line: number; step: string; code: string; message: string; raw: string }[] } {
+    const where = ['f.run_id = ?']
+    const args: unknown[] = [runId]
+    if (opts.code) {
+      where.push('f.code = ?')
+      args.push(opts.code)
+    }
+    if (opts.search) {
+      where.push("(f.message LIKE ? ESCAPE '\\' OR f.raw LIKE ? ESCAPE '\\')")
+      const like = `%${opts.search.replace(/[\\%_]/g, (c) => '\\' + c)}%`
+      args.push(like, like)
+    }
+    const w = where.join(' AND ')
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM failed_records f WHERE ${w}`).get(...args) as { n: number }).n
+    const rows = this.db
+      .prepare(
+        `SELECT rf.rel_path AS file, f.line, f.step, f.code, f.message, f.raw
+         FROM failed_records f JOIN run_files rf ON rf.run_id = f.run_id AND rf.file_index = f.file_index
+         WHERE ${w} ORDER BY f.file_index, f.line, f.id LIMIT ? OFFSET ?`
+      )
+      .all(...args, opts.limit, opts.offset) as { file: string; line: number; step: string; code: string; message: string; raw: string }[]
+    return { total, rows }
+  }
+
   /** The job's version for this definition: an existing one if the definition is unchanged, else a new one. */
-  saveJobVersion(name: string, hash: string, definition: string, baseDir: string, sourceFile: string | null): JobVersionRow {
+  saveJobVersion(name: string, hash: string, definition: string, baseDir: string, sourceFile: string | null, makeCurrent = true): JobVersionRow {
     const now = Date.now()
     return this.db.transaction(() => {
       this.db.prepare('INSERT INTO jobs (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING').run(name, now)
@@ -113,9 +188,15 @@ export class Store {
           .prepare('INSERT INTO job_versions (job_id, version, hash, definition, base_dir, source_file, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
           .run(job.id, next, hash, definition, baseDir, sourceFile, now)
       }
-      return this.db
+      const version = this.db
         .prepare('SELECT v.*, j.name FROM job_versions v JOIN jobs j ON j.id = v.job_id WHERE v.job_id = ? AND v.hash = ?')
         .get(job.id, hash) as JobVersionRow
+      // The version a run (or a save) used becomes the job's current one; saving undeletes.
+      if (makeCurrent) {
+        this.db.prepare('UPDATE jobs SET current_version_id = ?, deleted_at = NULL WHERE id = ?').run(version.id, job.id)
+        this.onJobsChanged?.(name)
+      }
+      return version
     })()
   }
 
@@ -151,6 +232,7 @@ export class Store {
          WHERE id = ? AND status = ?`
       )
       .run(to, fields.message ?? null, to, Date.now(), terminal ? 1 : 0, Date.now(), id, from)
+    if (r.changes === 1) this.onMove?.(id, from, to, fields.message ?? null)
     return r.changes === 1
   }
 
