@@ -1,7 +1,82 @@
-// The preload exposes the engine's contract to the page and nothing else. Until the desktop UI
-// lands it exposes only the capabilities the page can check.
-import { contextBridge } from 'electron'
+// The preload puts the engine's contract on window.api and nothing else: call(method, params),
+// subscribe(event, listener), pathForFile(file) for dropped files, and capability flags. The
+// page never sees ipcRenderer, an IPC event object or a generic send.
+//
+// It runs sandboxed and is built as CommonJS, so it imports 'electron' and nothing else (type
+// imports vanish at build time). The channel names are repeated from src/main/electron/ipc.ts
+// for that reason.
+import { contextBridge, ipcRenderer, webUtils } from 'electron'
+import type { ApiError, Result } from '../shared/api'
 
-contextBridge.exposeInMainWorld('api', {
-  capabilities: Object.freeze({ desktop: true, runs: false })
+const CALL_CHANNEL = 'batchery:call'
+const EVENT_CHANNEL = 'batchery:event'
+
+type Listener = (payload: unknown) => void
+
+const listeners = new Map<string, Set<Listener>>()
+
+// One IPC listener for all subscriptions; each page listener receives only the payload.
+ipcRenderer.on(EVENT_CHANNEL, (_event, message: unknown) => {
+  if (typeof message !== 'object' || message === null) return
+  const { event, payload } = message as { event?: unknown; payload?: unknown }
+  if (typeof event !== 'string') return
+  const set = listeners.get(event)
+  if (!set) return
+  for (const listener of [...set]) {
+    try {
+      listener(payload)
+    } catch {
+      // A page listener that throws must not stop the others; the page reports its own errors.
+    }
+  }
 })
+
+function failure(code: ApiError['code'], message: string): Result<never> {
+  return { ok: false, error: { code, message } }
+}
+
+const api = {
+  /** Calls a method of the contract; always resolves with a Result, never rejects. */
+  call(method: string, params: unknown): Promise<Result<unknown>> {
+    if (typeof method !== 'string') return Promise.resolve(failure('unknown_method', 'Unknown request without a name.'))
+    try {
+      return ipcRenderer.invoke(CALL_CHANNEL, method, params).then(
+        (result: Result<unknown>) => result,
+        () => failure('internal', 'Batchery could not be reached. Try again in a moment.')
+      )
+    } catch {
+      // Params that cannot be copied to the main process (functions, DOM nodes...).
+      return Promise.resolve(failure('invalid_params', `The request ${method} has parameters that cannot be sent.`))
+    }
+  },
+
+  /** Listens to one event; returns the function that stops listening. */
+  subscribe(event: string, listener: Listener): () => void {
+    if (typeof event !== 'string' || typeof listener !== 'function') return () => {}
+    let set = listeners.get(event)
+    if (!set) {
+      set = new Set()
+      listeners.set(event, set)
+    }
+    set.add(listener)
+    return () => {
+      const current = listeners.get(event)
+      if (!current) return
+      current.delete(listener)
+      if (current.size === 0) listeners.delete(event)
+    }
+  },
+
+  /** The real path of a dropped file or folder; '' when it has none (e.g. made in the page). */
+  pathForFile(file: File): string {
+    try {
+      return webUtils.getPathForFile(file)
+    } catch {
+      return ''
+    }
+  },
+
+  capabilities: Object.freeze({ desktop: true })
+}
+
+contextBridge.exposeInMainWorld('api', api)
