@@ -1,0 +1,155 @@
+import type { ApiError, InputPreview } from '../../../../shared/api'
+import { ErrorNotice } from '../../components/ErrorNotice'
+import { cellText, formatBytes } from '../../components/format'
+import type { Encoding, InputFormat, JobDraft } from './job-draft'
+
+const DELIMITERS: { value: string; label: string }[] = [
+  { value: ',', label: 'Comma ,' },
+  { value: ';', label: 'Semicolon ;' },
+  { value: '\t', label: 'Tab' },
+  { value: '|', label: 'Pipe |' },
+  { value: ':', label: 'Colon :' }
+]
+
+const TYPE_LABELS: Record<string, string> = {
+  integer: 'whole number',
+  number: 'number',
+  boolean: 'yes/no',
+  date: 'date',
+  string: 'text'
+}
+
+export type InputSettings = Pick<JobDraft, 'format' | 'delimiter' | 'header' | 'encoding' | 'include'>
+
+/** What was detected in the input folder, each setting overridable, and its first rows. */
+export function PreviewPanel(props: {
+  preview: InputPreview | null
+  settings: InputSettings
+  loading: boolean
+  error: ApiError | null
+  problems: { sub: string; message: string }[]
+  onChange: (settings: Partial<InputSettings>) => void
+}): React.JSX.Element {
+  const { preview, settings, problems } = props
+  const delimiterChoices = DELIMITERS.some((d) => d.value === settings.delimiter)
+    ? DELIMITERS
+    : [...DELIMITERS, { value: settings.delimiter, label: `“${settings.delimiter}”` }]
+  const isCsv = settings.format !== 'jsonl'
+  const totalBytes = preview?.files.reduce((n, f) => n + f.size, 0) ?? 0
+
+  // Without a header the first row is data and the columns are numbered, as the engine reads it.
+  const headerOff = isCsv && !settings.header && (preview?.header ?? false)
+  const columns = preview
+    ? headerOff
+      ? preview.columns.map((c, i) => ({ ...c, name: `column${i + 1}` }))
+      : preview.columns
+    : []
+  const rows = preview ? (headerOff ? [preview.columns.map((c) => c.name), ...preview.rows] : preview.rows) : []
+
+  return (
+    <div className="preview" aria-busy={props.loading}>
+      <div className="settings-grid">
+        <label className="field">
+          <span>Format</span>
+          <select value={settings.format} onChange={(e) => props.onChange({ format: e.target.value as InputFormat })} data-testid="input-format">
+            <option value="csv">CSV (comma-separated)</option>
+            <option value="tsv">TSV (tab-separated)</option>
+            <option value="jsonl">JSON lines</option>
+          </select>
+        </label>
+        {isCsv && (
+          <label className="field">
+            <span>Delimiter</span>
+            <select value={settings.delimiter} onChange={(e) => props.onChange({ delimiter: e.target.value })} data-testid="input-delimiter">
+              {delimiterChoices.map((d) => (
+                <option key={d.value} value={d.value}>
+                  {d.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        {isCsv && (
+          <label className="field field-check">
+            <input type="checkbox" checked={settings.header} onChange={(e) => props.onChange({ header: e.target.checked })} data-testid="input-header" />
+            <span>First row holds the column names</span>
+          </label>
+        )}
+        <label className="field">
+          <span>Encoding</span>
+          <select value={settings.encoding} onChange={(e) => props.onChange({ encoding: e.target.value as Encoding })} data-testid="input-encoding">
+            <option value="utf8">UTF-8</option>
+            <option value="latin1">Latin-1 (ISO 8859-1)</option>
+            <option value="windows-1252">Windows-1252</option>
+          </select>
+        </label>
+        <label className="field">
+          <span>Files to read</span>
+          <input
+            value={settings.include}
+            onChange={(e) => props.onChange({ include: e.target.value })}
+            placeholder="*.csv"
+            spellCheck={false}
+            data-testid="input-include"
+            aria-describedby="include-help"
+          />
+          <small id="include-help" className="muted">
+            Patterns, separated by commas. **/*.csv also reads subfolders.
+          </small>
+        </label>
+      </div>
+      <SectionProblems problems={problems} />
+      <ErrorNotice error={props.error} />
+      {preview && (
+        <>
+          <p className="muted small" data-testid="preview-files">
+            {preview.files.length === 0
+              ? 'No files in this folder match.'
+              : `${preview.files.length} file${preview.files.length === 1 ? '' : 's'}, ${formatBytes(totalBytes)}: ${preview.files
+                  .slice(0, 5)
+                  .map((f) => f.relPath)
+                  .join(', ')}${preview.files.length > 5 ? ', …' : ''}`}
+          </p>
+          {columns.length > 0 && (
+            <div className="table-scroll preview-table" tabIndex={0} role="region" aria-label="First rows of the input">
+              <table className="table data-table" data-testid="preview-table">
+                <thead>
+                  <tr>
+                    {columns.map((c, i) => (
+                      <th key={i} scope="col">
+                        <span className="col-name">{c.name}</span>
+                        <span className={`col-type type-${c.type}`}>{TYPE_LABELS[c.type] ?? c.type}</span>
+                      </th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((row, r) => (
+                    <tr key={r}>
+                      {columns.map((_, i) => (
+                        <td key={i}>{cellText(row[i])}</td>
+                      ))}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </>
+      )}
+    </div>
+  )
+}
+
+export function SectionProblems(props: { problems: { sub: string; message: string }[] }): React.JSX.Element | null {
+  if (props.problems.length === 0) return null
+  return (
+    <ul className="field-problems" data-testid="section-problem">
+      {props.problems.map((p, i) => (
+        <li key={i} className="field-problem">
+          {p.sub && <code>{p.sub}</code>} {p.message}
+        </li>
+      ))}
+    </ul>
+  )
+}

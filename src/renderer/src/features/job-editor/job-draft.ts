@@ -1,0 +1,389 @@
+// The job being built on the New job / Edit screens, in a shape that is easy to edit (rows with
+// ids, text fields as typed), and its translation to the job JSON the engine checks and saves.
+// Step indices are kept one to one, so a problem at `steps[2]...` belongs to the third card.
+import type { ColumnPreview, InputPreview } from '../../../../shared/api'
+import { defaultOutputFolder, isAbsolutePath, resolvePath } from './paths'
+
+export const VALUE_TYPES = ['string', 'integer', 'number', 'boolean', 'date'] as const
+export type ValueType = (typeof VALUE_TYPES)[number]
+export type InputFormat = 'csv' | 'tsv' | 'jsonl'
+export type OutputFormat = 'jsonl' | 'csv' | 'tsv'
+export type Encoding = 'utf8' | 'latin1' | 'windows-1252'
+
+export interface RuleDraft {
+  id: string
+  column: string
+  type: ValueType
+  required: boolean
+  min: string
+  max: string
+  /** Kept as they were when loaded from a saved job; not edited on this screen. */
+  extra: { pattern?: string; enum?: unknown[] }
+}
+
+export type StepDraft =
+  | { id: string; kind: 'validate'; rules: RuleDraft[] }
+  | { id: string; kind: 'filter'; expression: string }
+  | { id: string; kind: 'derive'; columns: { id: string; column: string; expression: string }[] }
+  | { id: string; kind: 'dedupe'; columns: string[] }
+  | { id: string; kind: 'select'; columns: string[] }
+  | { id: string; kind: 'drop'; columns: string[] }
+  | { id: string; kind: 'rename'; pairs: { id: string; from: string; to: string }[] }
+  /** Any step this screen has no form for (a script), edited as JSON. */
+  | { id: string; kind: 'raw'; text: string }
+
+export type StepKind = StepDraft['kind']
+
+export interface JobDraft {
+  name: string
+  folder: string
+  include: string
+  format: InputFormat
+  delimiter: string
+  header: boolean
+  encoding: Encoding
+  steps: StepDraft[]
+  outputFolder: string
+  /** False while the output folder follows the input folder (`<input>-clean`). */
+  outputFolderEdited: boolean
+  outputFormat: OutputFormat
+  layout: 'per-input' | 'merged'
+  maxFailedRecords: string
+  /** The saved definition this draft was opened from: fields this screen does not edit are kept. */
+  base: Record<string, unknown> | null
+}
+
+let counter = 0
+export function newId(): string {
+  counter++
+  return `d${counter}`
+}
+
+export function emptyDraft(): JobDraft {
+  return {
+    name: '',
+    folder: '',
+    include: '',
+    format: 'csv',
+    delimiter: ',',
+    header: true,
+    encoding: 'utf8',
+    steps: [],
+    outputFolder: '',
+    outputFolderEdited: false,
+    outputFormat: 'jsonl',
+    layout: 'per-input',
+    maxFailedRecords: '',
+    base: null
+  }
+}
+
+export function defaultDelimiter(format: InputFormat): string {
+  return format === 'tsv' ? '\t' : ','
+}
+
+const EXTENSIONS: Record<InputFormat, string[]> = {
+  csv: ['csv', 'txt'],
+  tsv: ['tsv', 'tab', 'txt'],
+  jsonl: ['jsonl', 'ndjson', 'json']
+}
+
+/** Which files to read, from what the preview found: the extensions of the detected format. */
+export function includeFor(preview: InputPreview): string {
+  const exts = new Set<string>()
+  for (const f of preview.files) {
+    const m = /\.([^./\\]+)$/.exec(f.relPath)
+    if (m?.[1]) exts.add(m[1].toLowerCase())
+  }
+  const known = EXTENSIONS[preview.format].filter((e) => exts.has(e))
+  if (known.length) return known.map((e) => `*.${e}`).join(', ')
+  return exts.size ? [...exts].map((e) => `*.${e}`).join(', ') : '*'
+}
+
+export function splitPatterns(text: string): string[] {
+  return text
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean)
+}
+
+/** Apply a new input folder: the output follows it unless the user set one. */
+export function withFolder(draft: JobDraft, folder: string): JobDraft {
+  return {
+    ...draft,
+    folder,
+    outputFolder: draft.outputFolderEdited ? draft.outputFolder : defaultOutputFolder(folder)
+  }
+}
+
+function ruleFor(column: ColumnPreview | { name: string; type: ValueType }): RuleDraft {
+  return { id: newId(), column: column.name, type: column.type, required: false, min: '', max: '', extra: {} }
+}
+
+/** A new step from a preset, filled in from the previewed columns where that helps. */
+export function presetStep(kind: Exclude<StepKind, 'raw'>, columns: ColumnPreview[]): StepDraft {
+  const id = newId()
+  switch (kind) {
+    case 'validate': {
+      const typed = columns.filter((c) => c.type !== 'string')
+      return { id, kind, rules: typed.length ? typed.map(ruleFor) : [ruleFor({ name: columns[0]?.name ?? '', type: 'string' })] }
+    }
+    case 'filter':
+      return { id, kind, expression: '' }
+    case 'derive':
+      return { id, kind, columns: [{ id: newId(), column: '', expression: '' }] }
+    case 'dedupe':
+      return { id, kind, columns: [] }
+    case 'select':
+      return { id, kind, columns: columns.map((c) => c.name) }
+    case 'drop':
+      return { id, kind, columns: [] }
+    case 'rename':
+      return { id, kind, pairs: [{ id: newId(), from: '', to: '' }] }
+  }
+}
+
+function boundValue(text: string, type: ValueType): number | string | undefined {
+  const t = text.trim()
+  if (t === '') return undefined
+  if ((type === 'integer' || type === 'number') && Number.isFinite(Number(t))) return Number(t)
+  // Left as text: the engine then says plainly why it does not fit the type.
+  return t
+}
+
+export function stepToJson(step: StepDraft): unknown {
+  switch (step.kind) {
+    case 'validate': {
+      const rules: Record<string, unknown> = {}
+      for (const r of step.rules) {
+        if (!r.column) continue
+        const rule: Record<string, unknown> = { type: r.type }
+        if (r.required) rule.required = true
+        const min = boundValue(r.min, r.type)
+        const max = boundValue(r.max, r.type)
+        if (min !== undefined) rule.min = min
+        if (max !== undefined) rule.max = max
+        if (r.extra.pattern !== undefined) rule.pattern = r.extra.pattern
+        if (r.extra.enum !== undefined) rule.enum = r.extra.enum
+        rules[r.column] = rule
+      }
+      return { validate: rules }
+    }
+    case 'filter':
+      return { filter: step.expression }
+    case 'derive': {
+      const out: Record<string, string> = {}
+      for (const c of step.columns) if (c.column.trim()) out[c.column.trim()] = c.expression
+      return { derive: out }
+    }
+    case 'dedupe':
+      return { dedupe: step.columns }
+    case 'select':
+      return { select: step.columns }
+    case 'drop':
+      return { drop: step.columns }
+    case 'rename': {
+      const out: Record<string, string> = {}
+      for (const p of step.pairs) if (p.from) out[p.from] = p.to
+      return { rename: out }
+    }
+    case 'raw':
+      try {
+        return JSON.parse(step.text) as unknown
+      } catch {
+        // Sent as it is: the engine reports that the step is not a step.
+        return step.text
+      }
+  }
+}
+
+/** The job JSON for the engine: absolute paths, kind "records", untouched fields kept. */
+export function draftToJob(draft: JobDraft): Record<string, unknown> {
+  const base = draft.base ?? {}
+  const baseInput = (typeof base.input === 'object' && base.input !== null ? base.input : {}) as Record<string, unknown>
+  const baseOutput = (typeof base.output === 'object' && base.output !== null ? base.output : {}) as Record<string, unknown>
+  const basePolicy = (typeof base.policy === 'object' && base.policy !== null ? base.policy : {}) as Record<string, unknown>
+
+  const input: Record<string, unknown> = { ...baseInput, folder: draft.folder }
+  const include = splitPatterns(draft.include)
+  if (include.length) input.include = include
+  else delete input.include
+  input.format = draft.format
+  delete input.delimiter
+  delete input.header
+  delete input.quote
+  if (draft.format !== 'jsonl') {
+    if (draft.delimiter && draft.delimiter !== defaultDelimiter(draft.format)) input.delimiter = draft.delimiter
+    if (!draft.header) input.header = false
+    if (baseInput.quote !== undefined) input.quote = baseInput.quote
+  }
+  if (draft.encoding !== 'utf8') input.encoding = draft.encoding
+  else delete input.encoding
+
+  const output: Record<string, unknown> = { ...baseOutput, folder: draft.outputFolder, format: draft.outputFormat, layout: draft.layout }
+  if (draft.outputFormat === 'jsonl') delete output.delimiter
+
+  const policy: Record<string, unknown> = { ...basePolicy }
+  const maxFailed = draft.maxFailedRecords.trim()
+  if (maxFailed === '') delete policy.maxFailedRecords
+  else policy.maxFailedRecords = Number.isFinite(Number(maxFailed)) ? Number(maxFailed) : maxFailed
+
+  const job: Record<string, unknown> = {
+    ...base,
+    name: draft.name.trim(),
+    kind: 'records',
+    input,
+    steps: draft.steps.map(stepToJson),
+    output
+  }
+  if (Object.keys(policy).length) job.policy = policy
+  else delete job.policy
+  return job
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
+}
+
+function asStrings(v: unknown): string[] | null {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : null
+}
+
+function text(v: unknown): string {
+  return v === undefined || v === null ? '' : String(v)
+}
+
+export function stepFromJson(step: unknown): StepDraft {
+  const id = newId()
+  const raw = (): StepDraft => ({ id, kind: 'raw', text: JSON.stringify(step, null, 2) })
+  const obj = asRecord(step)
+  const keys = Object.keys(obj)
+  if (keys.length !== 1) return raw()
+  const kind = keys[0] as string
+  const body = obj[kind]
+  switch (kind) {
+    case 'validate': {
+      const rules: RuleDraft[] = []
+      for (const [column, ruleValue] of Object.entries(asRecord(body))) {
+        const r = asRecord(ruleValue)
+        const type = (VALUE_TYPES as readonly string[]).includes(String(r.type)) ? (r.type as ValueType) : 'string'
+        const extra: RuleDraft['extra'] = {}
+        if (typeof r.pattern === 'string') extra.pattern = r.pattern
+        if (Array.isArray(r.enum)) extra.enum = r.enum
+        rules.push({ id: newId(), column, type, required: r.required === true, min: text(r.min), max: text(r.max), extra })
+      }
+      return { id, kind, rules }
+    }
+    case 'filter':
+      return typeof body === 'string' ? { id, kind, expression: body } : raw()
+    case 'derive':
+      return {
+        id,
+        kind,
+        columns: Object.entries(asRecord(body)).map(([column, expression]) => ({ id: newId(), column, expression: text(expression) }))
+      }
+    case 'dedupe':
+    case 'select':
+    case 'drop': {
+      const columns = asStrings(body)
+      return columns ? { id, kind, columns } : raw()
+    }
+    case 'rename':
+      return { id, kind, pairs: Object.entries(asRecord(body)).map(([from, to]) => ({ id: newId(), from, to: text(to) })) }
+    default:
+      return raw()
+  }
+}
+
+/** A saved job as a draft; relative paths are made absolute against the job's folder. */
+export function draftFromJob(definition: unknown, baseDir: string): JobDraft {
+  const def = asRecord(definition)
+  const input = asRecord(def.input)
+  const output = asRecord(def.output)
+  const policy = asRecord(def.policy)
+  const format: InputFormat = input.format === 'tsv' || input.format === 'jsonl' ? input.format : 'csv'
+  const folder = typeof input.folder === 'string' ? (isAbsolutePath(input.folder) ? input.folder : resolvePath(baseDir, input.folder)) : ''
+  const outFolderRaw = typeof output.folder === 'string' ? output.folder : ''
+  const outputFolder = outFolderRaw && !isAbsolutePath(outFolderRaw) ? resolvePath(baseDir, outFolderRaw) : outFolderRaw
+  const encoding: Encoding = input.encoding === 'latin1' || input.encoding === 'windows-1252' ? input.encoding : 'utf8'
+  const steps = Array.isArray(def.steps) ? def.steps.map(stepFromJson) : []
+  return {
+    name: typeof def.name === 'string' ? def.name : '',
+    folder,
+    include: asStrings(input.include)?.join(', ') ?? '',
+    format,
+    delimiter: typeof input.delimiter === 'string' ? input.delimiter : defaultDelimiter(format),
+    header: input.header !== false,
+    encoding,
+    steps,
+    outputFolder,
+    outputFolderEdited: true,
+    outputFormat: output.format === 'csv' || output.format === 'tsv' ? output.format : 'jsonl',
+    layout: output.layout === 'merged' ? 'merged' : 'per-input',
+    maxFailedRecords: text(policy.maxFailedRecords),
+    base: { ...def, input: { ...input, folder }, output: { ...output, folder: outputFolder } }
+  }
+}
+
+/**
+ * The columns a step sees: the input's, changed by the steps before it (derive adds, rename
+ * renames, select keeps, drop removes). Used to offer column names; the engine has the last word.
+ */
+export function columnsBefore(steps: StepDraft[], index: number, inputColumns: string[]): string[] {
+  let cols = [...inputColumns]
+  for (const step of steps.slice(0, index)) {
+    switch (step.kind) {
+      case 'derive':
+        for (const c of step.columns) {
+          const name = c.column.trim()
+          if (name && !cols.includes(name)) cols.push(name)
+        }
+        break
+      case 'rename':
+        cols = cols.map((c) => step.pairs.find((p) => p.from === c && p.to.trim())?.to.trim() ?? c)
+        break
+      case 'select':
+        cols = [...step.columns]
+        break
+      case 'drop':
+        cols = cols.filter((c) => !step.columns.includes(c))
+        break
+      default:
+        break
+    }
+  }
+  return cols
+}
+
+/** Split problems by where they are shown: per step, per section, or on top. */
+export interface PlacedProblems {
+  steps: Map<number, { sub: string; message: string }[]>
+  name: string[]
+  input: { sub: string; message: string }[]
+  output: { sub: string; message: string }[]
+  policy: { sub: string; message: string }[]
+  other: { path: string; message: string }[]
+}
+
+export function placeProblems(problems: { path: string; message: string }[]): PlacedProblems {
+  const placed: PlacedProblems = { steps: new Map(), name: [], input: [], output: [], policy: [], other: [] }
+  for (const p of problems) {
+    const step = /^steps\[(\d+)\](?:\.([^.]+))?(?:\.(.*))?$/.exec(p.path)
+    if (step) {
+      const i = Number(step[1])
+      const list = placed.steps.get(i) ?? []
+      list.push({ sub: step[3] ?? '', message: p.message })
+      placed.steps.set(i, list)
+      continue
+    }
+    const section = /^(name|input|output|policy)(?:\.(.*))?$/.exec(p.path)
+    if (section) {
+      const where = section[1] as 'name' | 'input' | 'output' | 'policy'
+      if (where === 'name') placed.name.push(p.message)
+      else placed[where].push({ sub: section[2] ?? '', message: p.message })
+      continue
+    }
+    placed.other.push(p)
+  }
+  return placed
+}

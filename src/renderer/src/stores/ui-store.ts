@@ -1,0 +1,14 @@
+// Small bits of UI state shared between screens.
+import { create } from 'zustand'
+import type { DroppedInput } from '../features/job-editor/dropped-input'
+
+interface UiState {
+  /** Files or a folder dropped on the window, waiting for the New job screen to take them. */
+  droppedInput: Extract<DroppedInput, { ok: true }> | null
+  setDroppedInput: (d: Extract<DroppedInput, { ok: true }> | null) => void
+}
+
+export const useUiStore = create<UiState>()((set) => ({
+  droppedInput: null,
+  setDroppedInput: (droppedInput) => set({ droppedInput })
+}))
