@@ -156,7 +156,8 @@ export const methods = {
     include: z.array(z.string()).optional(),
     format: z.enum(['csv', 'tsv', 'jsonl']).optional(),
     delimiter: z.string().length(1).optional(),
-    encoding: z.enum(['utf8', 'latin1', 'windows-1252']).optional()
+    encoding: z.enum(['utf8', 'latin1', 'windows-1252']).optional(),
+    header: z.boolean().optional()
   }),
   /** List a folder on this machine (the folder picker for the browser, where drops carry no path). */
   'inputs.browse': z.object({ path: z.string().optional() }),
@@ -182,12 +183,17 @@ export const methods = {
   'runs.failures': z.object({
     runId,
     code: z.string().optional(),
+    /** With code and pattern: the records of one failure group. */
+    step: z.string().optional(),
+    pattern: z.string().optional(),
     search: z.string().max(200).optional(),
     offset: z.number().int().min(0).default(0),
     limit: z.number().int().min(1).max(1000).default(100)
   }),
   /** The run's log, as lines. */
-  'runs.log': z.object({ runId, tail: z.number().int().min(1).max(10_000).default(500) })
+  'runs.log': z.object({ runId, tail: z.number().int().min(1).max(10_000).default(500) }),
+  /** Desktop app only: show the run's outputs in the system file manager (main resolves the path itself). */
+  'runs.openOutputFolder': z.object({ runId })
 } as const
 
 export type MethodName = keyof typeof methods
@@ -213,6 +219,7 @@ export interface Results {
   'runs.failureGroups': FailureGroupView[]
   'runs.failures': { total: number; rows: FailedRecordView[] }
   'runs.log': { lines: string[] }
+  'runs.openOutputFolder': { shown: string }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,6 +250,8 @@ export interface Events {
   'run.stateChanged': { runId: string; job: string; from: RunStatus | null; to: RunStatus; message: string | null }
   /** The list of jobs changed (saved, deleted). */
   'jobs.changed': { name: string }
+  /** Desktop app only: main asks the page to show a screen (a notification was clicked). */
+  navigate: { hash: string }
 }
 export type EventName = keyof Events
 

@@ -97,6 +97,7 @@ export function previewFolder(opts: {
   format?: 'csv' | 'tsv' | 'jsonl'
   delimiter?: string
   encoding?: 'utf8' | 'latin1' | 'windows-1252'
+  header?: boolean
 }): InputPreview {
   const include = opts.include ?? ['*.csv', '*.tsv', '*.txt', '*.jsonl', '*.ndjson']
   const probe = { input: { folder: opts.folder, include, exclude: [] }, output: { folder: '/nonexistent-output' } } as unknown as Job
@@ -134,7 +135,7 @@ export function previewFolder(opts: {
   // A header row is text where the data below it is typed, or simply unlike the rows below.
   const body = rows.slice(1)
   const headerLooksTyped = head.some((h, i) => guessType([h]) !== 'string' && guessType(body.map((r) => r[i])) !== 'string')
-  const header = rows.length > 0 && !headerLooksTyped && new Set(head).size === head.length && head.every((h) => h.trim() !== '')
+  const header = opts.header ?? (rows.length > 0 && !headerLooksTyped && new Set(head).size === head.length && head.every((h) => h.trim() !== ''))
   const names = header ? head : generatedColumns(head.length)
   const data = header ? body : rows
   return {

@@ -309,9 +309,9 @@ export function createHandlers(engine: Engine): Handlers {
         sampleRaw: g.sample_raw
       }))
     },
-    'runs.failures': ({ runId, code, search, offset, limit }) => {
+    'runs.failures': ({ runId, code, step, pattern, search, offset, limit }) => {
       engine.requireRun(runId)
-      const page = store.failedPage(runId, { code, search, offset: offset ?? 0, limit: limit ?? 100 })
+      const page = store.failedPage(runId, { code, step, pattern, search, offset: offset ?? 0, limit: limit ?? 100 })
       return { total: page.total, rows: page.rows.map((r) => ({ ...r, code: r.code as FailedRecordView['code'] })) }
     },
     'runs.log': ({ runId, tail }) => {
@@ -320,6 +320,9 @@ export function createHandlers(engine: Engine): Handlers {
       if (!existsSync(file)) return { lines: [] }
       const lines = readFileSync(file, 'utf8').trimEnd().split('\n')
       return { lines: lines.slice(-(tail ?? 500)).map(readableLogLine) }
+    },
+    'runs.openOutputFolder': ({ runId }) => {
+      throw new ConflictError(`Opening a folder works in the desktop app; the outputs are in ${runDetail(runId).outputFolder}`)
     }
   }
 }

@@ -186,6 +186,14 @@ function isTransient(e: unknown): boolean {
   return /worker exited|Terminating worker thread/i.test(errorText(e))
 }
 
+const DISK_FULL_MESSAGE = 'Stopped: the disk is full. Nothing was lost and no partial output was left; free some space, then resume the run.'
+
+function isDiskFull(e: unknown): boolean {
+  // Errors from worker threads arrive cloned; the code may survive only in the message.
+  const code = (e as NodeJS.ErrnoException)?.code
+  return code === 'ENOSPC' || code === 'SQLITE_FULL' || /ENOSPC|no space left on device|database or disk is full/i.test(errorText(e))
+}
+
 function explainSystemError(e: unknown, file: string): string {
   const code = (e as NodeJS.ErrnoException)?.code
   if (code === 'ENOENT') return `the input file ${file} disappeared during the run`
@@ -251,22 +259,32 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     peakRss = Math.max(peakRss, process.memoryUsage.rss())
     const r = progress[PROGRESS_SLOTS.records] as bigint
     const b = progress[PROGRESS_SLOTS.bytes] as bigint
-    store.db.transaction(() => {
-      store.heartbeat(runId, epoch)
-      store.recordMetrics(runId, ++second, {
-        records: Number(r - lastRecords),
-        bytes: Number(b - lastBytes),
-        busy: Math.min(inFlight, threads),
-        queued: Math.max(0, inFlight - threads),
-        rss: peakRss
-      })
-    })()
+    try {
+      store.db.transaction(() => {
+        store.heartbeat(runId, epoch)
+        store.recordMetrics(runId, ++second, {
+          records: Number(r - lastRecords),
+          bytes: Number(b - lastBytes),
+          busy: Math.min(inFlight, threads),
+          queued: Math.max(0, inFlight - threads),
+          rss: peakRss
+        })
+      })()
+    } catch (e) {
+      // A metrics second lost (a full disk, a busy database) must not stop the run.
+      log.warn('could not record metrics', { error: errorText(e) })
+    }
     lastRecords = r
     lastBytes = b
   }, TICK_MS)
   tick.unref()
+  // Progress between partition commits too, so a live view moves smoothly.
+  const progressTimer = ctx.onProgress ? setInterval(() => phase === 'running' && report(), PROGRESS_INTERVAL_MS * 2) : null
+  progressTimer?.unref()
 
   let executor: Executor | null = null
+  // Temporary output files being assembled; removed if the run stops before renaming them.
+  const tmpOutputs: string[] = []
   try {
     if (!prior.planned) {
       plan(store, runId, loaded, threads, log)
@@ -288,6 +306,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     const columnsByFile = outputColumns(job, [...files.values()])
     const halt = new AbortController()
     let haltReason: string | null = null
+    let diskFull = false
     const stopHandler = (): void => halt.abort()
     ctx.stop?.addEventListener('abort', stopHandler)
     ctx.control?.signal.addEventListener('abort', stopHandler)
@@ -358,6 +377,12 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
           const why = timedOut ? `it took longer than the job's timeout (${job.policy.timeout})` : explainSystemError(e, f.rel_path)
           store.recordAttemptFailure(runId, p.idx, why)
           log.warn('partition attempt failed', { partition: p.idx, file: f.rel_path, attempt, error: errorText(e) })
+          if (isDiskFull(e)) {
+            // Nothing is wrong with the data: stop resumably and let the user free space.
+            diskFull = true
+            halt.abort()
+            return
+          }
           if ((!timedOut && !isTransient(e)) || attempt > job.policy.retries) {
             const where = p.start === 0 && p.last_of_file ? f.rel_path : `${f.rel_path} (from line ${p.first_line})`
             doHalt(`Stopped: ${where} could not be processed after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${why}`)
@@ -396,7 +421,10 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
 
     if (halt.signal.aborted) {
       const status = (store.run(runId) as RunRow).status
-      if (haltReason !== null) {
+      if (diskFull) {
+        store.move(runId, status, 'interrupted', { message: DISK_FULL_MESSAGE })
+        log.warn('run stopped: disk full')
+      } else if (haltReason !== null) {
         store.move(runId, status, 'failed', { message: haltReason })
         log.warn('run halted', { reason: haltReason })
         rmSync(staging, { recursive: true, force: true })
@@ -413,7 +441,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
 
     phase = 'assembling'
     report(true)
-    const assembled = assemble(store, runId, job, loaded, staging, columnsByFile)
+    const assembled = assemble(store, runId, job, loaded, staging, columnsByFile, tmpOutputs)
     const run = store.run(runId) as RunRow
     const out = assembled.outputs.reduce((s, o) => s + o.records, 0)
     if (run.records_in !== out + run.filtered + assembled.deduped + run.failed) {
@@ -447,15 +475,27 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     report(true)
     return summary(store, runId, job.name, started)
   } catch (e) {
+    for (const t of tmpOutputs) rmSync(t, { force: true })
     const current = store.run(runId)
     if (current?.status === 'running' || current?.status === 'paused') {
-      const message = `Stopped by an error: ${explainSystemError(e, '')}`
-      store.move(runId, current.status, (e as NodeJS.ErrnoException)?.code === 'ENOSPC' ? 'interrupted' : 'failed', { message })
-      log.error('run failed', { error: errorText(e), stack: (e as Error)?.stack })
+      if (isDiskFull(e)) {
+        log.warn('run stopped: disk full', { error: errorText(e) })
+        try {
+          store.move(runId, current.status, 'interrupted', { message: DISK_FULL_MESSAGE })
+        } catch {
+          // The database is on the full disk too: it cannot record the stop. The run is marked
+          // interrupted when Batchery next starts (its owner is gone); say so now.
+          return { ...summary(store, runId, job.name, started), status: 'interrupted', message: DISK_FULL_MESSAGE }
+        }
+      } else {
+        store.move(runId, current.status, 'failed', { message: `Stopped by an error: ${explainSystemError(e, '')}` })
+        log.error('run failed', { error: errorText(e), stack: (e as Error)?.stack })
+      }
     }
     return summary(store, runId, job.name, started)
   } finally {
     clearInterval(tick)
+    if (progressTimer) clearInterval(progressTimer)
     await executor?.destroy()
   }
 }
@@ -625,7 +665,8 @@ function assemble(
   job: Job,
   loaded: LoadedJob,
   staging: string,
-  columnsByFile: Map<number, string[]>
+  columnsByFile: Map<number, string[]>,
+  tmpOutputs: string[]
 ): { outputs: AssembledOutput[]; deduped: number } {
   const files = store.files(runId)
   const parts = store.partitions(runId)
@@ -637,6 +678,7 @@ function assemble(
   for (const [path, fileIndexes] of outputPaths(job, loaded.baseDir, files)) {
     mkdirSync(dirname(path), { recursive: true })
     const tmp = join(dirname(path), `.${basename(path)}.${runId}.partial`)
+    tmpOutputs.push(tmp)
     const fd = openSync(tmp, 'w')
     const hash = createHash('sha256')
     let bytes = 0

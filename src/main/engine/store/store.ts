@@ -151,12 +151,14 @@ export class Store {
   }
 
   /** A page of failed records in file and line order, optionally by code and searched in message and raw text. */
-  failedPage(runId: string, opts: { code?: string; search?: string; offset: number; limit: number }): { total: number; rows: { file: string; line: number; step: string; code: string; message: string; raw: string }[] } {
+  failedPage(runId: string, opts: { code?: string; step?: string; pattern?: string; search?: string; offset: number; limit: number }): { total: number; rows: { file: string; line: number; step: string; code: string; message: string; raw: string }[] } {
     const where = ['f.run_id = ?']
     const args: unknown[] = [runId]
-    if (opts.code) {
-      where.push('f.code = ?')
-      args.push(opts.code)
+    for (const [column, value] of [['code', opts.code], ['step', opts.step], ['pattern', opts.pattern]] as const) {
+      if (value) {
+        where.push(`f.${column} = ?`)
+        args.push(value)
+      }
     }
     if (opts.search) {
       where.push("(f.message LIKE ? ESCAPE '\\' OR f.raw LIKE ? ESCAPE '\\')")
@@ -226,12 +228,12 @@ export class Store {
     const terminal = to === 'succeeded' || to === 'partial' || to === 'failed' || to === 'cancelled'
     const r = this.db
       .prepare(
-        `UPDATE runs SET status = ?, message = COALESCE(?, message),
+        `UPDATE runs SET status = ?, message = CASE WHEN ? = 'running' THEN ? ELSE COALESCE(?, message) END,
            started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,
            finished_at = CASE WHEN ? THEN ? ELSE finished_at END
          WHERE id = ? AND status = ?`
       )
-      .run(to, fields.message ?? null, to, Date.now(), terminal ? 1 : 0, Date.now(), id, from)
+      .run(to, to, fields.message ?? null, fields.message ?? null, to, Date.now(), terminal ? 1 : 0, Date.now(), id, from)
     if (r.changes === 1) this.onMove?.(id, from, to, fields.message ?? null)
     return r.changes === 1
   }
