@@ -5,7 +5,7 @@
 // A task can die half-way (abort, timeout, crash): everything it writes goes to a temporary name
 // first and is renamed to the staged name only when complete and fsynced, so a staged file either
 // is whole or does not exist.
-import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { StringDecoder } from 'node:string_decoder'
 import iconv from 'iconv-lite'
 import type { Rec } from '../shared/expression'
@@ -65,12 +65,14 @@ class BufferedFile {
     renameSync(this.path, finalPath)
   }
 
+  /** Close and delete the temporary file: a failed attempt leaves nothing behind (a full disk least of all). */
   abandon(): void {
     try {
       closeSync(this.fd)
     } catch {
       // already closed
     }
+    rmSync(this.path, { force: true })
   }
 }
 
@@ -213,8 +215,14 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
     return { counts, failures: [], stagedBytes: 0, keysBytes: 0, bytesRead, durationMs: performance.now() - t0, boundaryBroken: true }
   }
   // Keys first: the staged output's presence is what marks the partition's files complete.
-  keys?.commit(task.keysPath as string)
-  staged.commit(task.stagedPath)
+  try {
+    keys?.commit(task.keysPath as string)
+    staged.commit(task.stagedPath)
+  } catch (e) {
+    staged.abandon()
+    keys?.abandon()
+    throw e
+  }
   return {
     counts,
     failures,
