@@ -249,7 +249,11 @@ export function createHandlers(engine: Engine): Handlers {
   }
 
   return {
-    'jobs.list': () => store.jobs().map((j) => jobSummary(j.name)),
+    // Listing is when a long-lived engine notices runs whose process died (another CLI, a crash).
+    'jobs.list': () => {
+      engine.recoverStaleRuns()
+      return store.jobs().map((j) => jobSummary(j.name))
+    },
     'jobs.get': ({ name }) => jobSummary(name),
     'jobs.validate': ({ job, baseDir }) => {
       let loaded: LoadedJob
@@ -289,13 +293,17 @@ export function createHandlers(engine: Engine): Handlers {
     'runs.resume': ({ runId }) => ({ runId, status: engine.resumeRun(runId) }),
     'runs.cancel': ({ runId }) => ({ runId, status: engine.cancel(runId) }),
     'runs.list': ({ job, limit }) => {
+      engine.recoverStaleRuns()
       const rows = job ? (() => {
         const j = store.job(job)
         return j ? store.runsOfJob(j.id, limit ?? 100) : []
       })() : store.runs(limit ?? 100)
       return rows.map((r) => runView(r, versionOf(r)))
     },
-    'runs.get': ({ runId }) => runDetail(runId),
+    'runs.get': ({ runId }) => {
+      engine.recoverStaleRuns()
+      return runDetail(runId)
+    },
     'runs.failureGroups': ({ runId }) => {
       engine.requireRun(runId)
       return store.failureGroups(runId).map((g) => ({
