@@ -24,6 +24,7 @@ import {
 import { availableParallelism, hostname } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
+import type { RunProgressEvent } from '../../shared/api'
 import { columnsAfter, unionColumns } from '../../shared/columns'
 import { boundRaw, type FailedRecord } from '../../shared/failures'
 import { inputDelimiter, outputDelimiter, parseDurationMs, parseSizeBytes, type Job } from '../../shared/job'
@@ -56,23 +57,8 @@ export interface RunSummary {
   durationMs: number
 }
 
-export interface RunProgress {
-  runId: string
-  job: string
-  phase: 'planning' | 'running' | 'assembling'
-  records: number
-  bytesDone: number
-  bytesTotal: number
-  partitionsDone: number
-  partitionsTotal: number
-  failed: number
-  elapsedMs: number
-  recordsPerSec: number
-  bytesPerSec: number
-  etaMs: number | null
-  busyWorkers: number
-  queued: number
-}
+/** What a run reports as it goes: the contract's run.progressed event. */
+export type RunProgress = RunProgressEvent
 
 /**
  * How the outside steers a running run: pause (stop handing out partitions; running ones
