@@ -12,7 +12,8 @@ export const FAILURE_CODES = {
   NOT_ALLOWED: 'a value is not one of the allowed values',
   EXPRESSION_ERROR: 'an expression could not be computed for the row',
   SCRIPT_ERROR: 'the script step threw an error for the row',
-  FILE_UNREADABLE: 'the whole file could not be read'
+  FILE_UNREADABLE: 'the whole file could not be read',
+  QUARANTINED: 'a part of a file kept making the worker crash and was set aside'
 } as const
 export type FailureCode = keyof typeof FAILURE_CODES
 

@@ -45,15 +45,50 @@ describe('worker faults', () => {
     expect(readJsonl(join(file, '..', 'out', 'r.jsonl')).map((x) => Number(x.id))).toEqual(Array.from({ length: 300 }, (_, i) => i))
   })
 
-  it('a partition that kills its worker every time fails the run with a plain reason, not the app', () => {
+  it('a partition that kills its worker every time is set aside after its attempts, and the run goes on', () => {
     const file = scriptJob('always-exits.mjs', { retries: 1 })
-    const run = cli(['run', file, '--home', tempDir(), '--json'])
+    const home = tempDir()
+    const run = cli(['run', file, '--home', home, '--json'])
     expect(run.signal).toBeNull()
-    expect(run.code).toBe(3)
+    expect(run.code).toBe(2)
     const r = lastJson(run.stdout)
-    expect(r.status).toBe('failed')
-    expect(r.message).toMatch(/r\.csv .*could not be processed after 2 attempts/)
-    expect(existsSync(join(file, '..', 'out', 'r.jsonl'))).toBe(false)
+    expect(r.status).toBe('partial')
+    // every record is accounted for, as a failed record that can be re-run later
+    expect(r.counts).toMatchObject({ in: 300, out: 0, failed: 300 })
+    const report = cli(['report', r.runId, '--home', home]).stdout
+    expect(report).toMatch(/300\s+QUARANTINED\s+read: this part of r\.csv made Batchery's worker stop … times \(worker exited with code: …\); its records were set aside/)
+    expect(readJsonl(join(file, '..', 'out', 'r.jsonl'))).toEqual([])
+  })
+
+  it('a partition that takes the whole process down is set aside after three resumes, and nothing is lost', () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, 'in'))
+    writeFileSync(join(dir, 'in', 'a.csv'), 'id,kind\n1,ok\n2,ok\n')
+    writeFileSync(join(dir, 'in', 'b.csv'), 'id,kind\n3,ok\n')
+    const file = writeJob(dir, {
+      name: 'killer',
+      kind: 'records',
+      input: { folder: 'in', format: 'csv' },
+      steps: [{ script: join(FIXTURES, 'kills-process.mjs') }],
+      output: { folder: 'out', format: 'jsonl' },
+      policy: { concurrency: 1 }
+    })
+    const home = tempDir()
+    const first = cli(['run', file, '--home', home, '--json'])
+    expect(first.signal).toBe('SIGKILL')
+    const runId = (JSON.parse(cli(['runs', '--home', home, '--json']).stdout) as { runId: string }[])[0]?.runId as string
+    const outcomes: (string | null)[] = []
+    for (let i = 0; i < 6; i++) {
+      const r = cli(['resume', runId, '--home', home, '--json'])
+      outcomes.push(r.signal)
+      if (!r.signal) {
+        expect(lastJson(r.stdout)).toMatchObject({ status: 'partial', counts: { in: 3, out: 0, failed: 3 } })
+        break
+      }
+    }
+    // two partitions, three attempts each: the first run and resumes die until both are set aside
+    expect(outcomes.at(-1)).toBeNull()
+    expect(outcomes.filter((o) => o === 'SIGKILL').length).toBeGreaterThanOrEqual(2)
   })
 
   it('Ctrl+C stops a run resumably (exit 5), and the resume writes the whole output', () => {
@@ -72,7 +107,18 @@ describe('worker faults', () => {
     expect(readJsonl(join(file, '..', 'out', 'r.jsonl')).map((x) => Number(x.id))).toEqual(Array.from({ length: 300 }, (_, i) => i))
   })
 
-  it('a script that fails to load fails the run and says why', () => {
+  it('an input file that changes while the run reads it stops the run and writes nothing', () => {
+    const file = scriptJob('appends-to-input.mjs')
+    const input = join(file, '..', 'in', 'r.csv')
+    const r = cli(['run', file, '--home', tempDir(), '--json'], { BATCHERY_TEST_MARKER: join(file, '..', 'm'), BATCHERY_TEST_INPUT: input })
+    expect(r.code).toBe(3)
+    const s = lastJson(r.stdout)
+    expect(s.status).toBe('failed')
+    expect(s.message).toContain('r.csv changed while the run was reading it')
+    expect(existsSync(join(file, '..', 'out', 'r.jsonl'))).toBe(false)
+  })
+
+  it('a script that fails to load stops the run at once and says why', () => {
     const file = scriptJob('throws-at-load.mjs', { retries: 0 })
     const run = cli(['run', file, '--home', tempDir(), '--json'])
     expect(run.code).toBe(3)

@@ -2,7 +2,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { canMove } from '../../src/main/engine/run-states'
-import { DatabaseTooNewError, openDatabase } from '../../src/main/engine/store/open-db'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { DatabaseCorruptError, DatabaseTooNewError, listBackups, maybeBackup, openDatabase } from '../../src/main/engine/store/open-db'
 import { MIGRATIONS } from '../../src/main/engine/store/migrations'
 import { Store } from '../../src/main/engine/store/store'
 import { tempDir } from '../helpers/cli'
@@ -32,6 +33,43 @@ describe('the runs database', () => {
     expect(after.pragma('user_version', { simple: true })).toBe(999)
     expect(after.prepare("SELECT name FROM sqlite_master WHERE name = 'runs'").get()).toBeUndefined()
     after.close()
+  })
+
+  it('refuses a damaged database with a plain message and leaves its bytes as they were', () => {
+    const file = join(tempDir(), 'b.db')
+    const db = openDatabase(file)
+    const v = new Store(db).saveJobVersion('j', 'h', '{}', '/tmp', null)
+    new Store(db).createRun('r1', v)
+    db.pragma('wal_checkpoint(TRUNCATE)')
+    db.close()
+    // Damage the middle of the file (past the header page): a realistic torn or bit-rotted page.
+    const bytes = readFileSync(file)
+    for (let i = 4096; i < 8192; i++) bytes[i] = 0xff
+    writeFileSync(file, bytes)
+    const before = readFileSync(file)
+    expect(() => openDatabase(file)).toThrow(DatabaseCorruptError)
+    expect(() => openDatabase(file)).toThrow(/is damaged .* Batchery did not change it/)
+    expect(readFileSync(file).equals(before)).toBe(true)
+  })
+
+  it('keeps a daily backup, the newest five, each a working database', () => {
+    const file = join(tempDir(), 'b.db')
+    const db = openDatabase(file)
+    new Store(db).saveJobVersion('j', 'h', '{}', '/tmp', null)
+    const day = 24 * 3600 * 1000
+    const t0 = Date.UTC(2026, 0, 1)
+    const made: (string | null)[] = []
+    for (let i = 0; i < 7; i++) made.push(maybeBackup(db, file, t0 + i * day))
+    // a second call the same day makes nothing new
+    expect(maybeBackup(db, file, t0 + 6 * day + 1000)).toBeNull()
+    expect(made.every((m) => m !== null)).toBe(true)
+    const kept = listBackups(file)
+    expect(kept).toHaveLength(5)
+    expect(kept[0]).toBe(made[6])
+    const restored = openDatabase(kept[0] as string)
+    expect(new Store(restored).job('j')?.name).toBe('j')
+    restored.close()
+    db.close()
   })
 
   it('moves run states only along allowed moves, and only from the state it expects', () => {

@@ -5,7 +5,7 @@ import { dirname, join, resolve, basename } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { recordEncoder, csvHeaderLine } from '../../workers/formats/encode'
 import { Engine, InvalidJobError, NotResumableError, RunNotFoundError, type RunProgress, type RunSummary } from '../engine/engine'
-import { DatabaseTooNewError } from '../engine/store/open-db'
+import { DatabaseCorruptError, DatabaseTooNewError } from '../engine/store/open-db'
 import { checkJobFile } from '../engine/job-check'
 import { defaultHome } from '../engine/paths'
 import { engineLogger, runLogPath } from '../engine/log'
@@ -312,7 +312,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(e.message + '\nNo run was started.\n')
       return EXIT.invalidJob
     }
-    if (e instanceof RunNotFoundError || e instanceof NotResumableError || e instanceof DatabaseTooNewError) {
+    if (e instanceof RunNotFoundError || e instanceof NotResumableError || e instanceof DatabaseTooNewError || e instanceof DatabaseCorruptError) {
       process.stderr.write(e.message + '\n')
       return EXIT.error
     }

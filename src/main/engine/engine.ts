@@ -12,7 +12,7 @@ import { checkJob, checkJobFile, InvalidJobError, loadJob, type LoadedJob } from
 import { createLogger, runLogSink, type Logger } from './log'
 import { isTerminal, type RunStatus } from './run-states'
 import { executeRun, RunControl, summary, type RunProgress, type RunSummary } from './runner'
-import { openDatabase } from './store/open-db'
+import { DatabaseCorruptError, maybeBackup, openDatabase } from './store/open-db'
 import { Store, type RunRow } from './store/store'
 
 export interface EngineOptions {
@@ -40,7 +40,14 @@ export class Engine {
 
   constructor(readonly home: string, opts: EngineOptions = {}) {
     mkdirSync(home, { recursive: true })
-    this.store = new Store(openDatabase(join(home, 'batchery.db')))
+    const dbFile = join(home, 'batchery.db')
+    this.store = new Store(openDatabase(dbFile))
+    try {
+      maybeBackup(this.store.db, dbFile)
+    } catch (e) {
+      // A backup that cannot be written (a full disk, say) must not keep Batchery from starting.
+      if (e instanceof DatabaseCorruptError) throw e
+    }
     this.createExecutor = opts.createExecutor ?? ((threads, memoryLimitMb) => createLocalExecutor({ threads, memoryLimitMb }))
     this.recoverStaleRuns()
     this.cleanStaging()

@@ -19,6 +19,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
   writeSync
 } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
@@ -29,7 +30,9 @@ import { columnsAfter, unionColumns } from '../../shared/columns'
 import { boundRaw, type FailedRecord } from '../../shared/failures'
 import { inputDelimiter, outputDelimiter, parseDurationMs, parseSizeBytes, type Job } from '../../shared/job'
 import { PROGRESS_SLOTS, type PartitionResult, type PartitionTask } from '../../shared/partition-task'
+import { CsvParser } from '../../workers/formats/csv-parser'
 import { csvHeaderLine } from '../../workers/formats/encode'
+import { JsonlParser } from '../../workers/formats/jsonl-parser'
 import { crashPoint } from './crash-points'
 import type { Executor } from './executor'
 import { decodeBytes, headerColumns, listInputFiles, readHeader } from './inputs'
@@ -342,9 +345,22 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     // Tasks go to the executor a few at a time, in order: a partition's timeout starts when it is
     // handed over, not while it waits behind hundreds of others, and staging fills in order.
     const window = new Slots(exec.threads * 2)
+    const maxAttempts = job.policy.retries + 1
+    const setAside = (p: PartitionRow, attempts: number, why: string): void => {
+      const f = files.get(p.file_index) as RunFileRow
+      const failures = quarantinedRecords(job, f, p, `this part of ${f.rel_path} made Batchery's worker stop ${attempts} time${attempts === 1 ? '' : 's'} (${why}); its records were set aside`)
+      writeFileSync(join(staging, `p${p.idx}.out`), '')
+      if (job.steps.some((s) => 'dedupe' in s)) writeFileSync(join(staging, `p${p.idx}.keys`), '')
+      const n = failures.length
+      store.db.transaction(() =>
+        store.commitPartition(runId, epoch, p.idx, p.file_index, { counts: { in: n, out: 0, filtered: 0, failed: n }, failures, stagedBytes: 0, keysBytes: 0, durationMs: 0 })
+      )()
+      log.warn('partition quarantined', { partition: p.idx, file: f.rel_path, attempts, records: n, why })
+      checkHaltRules()
+    }
     const runOne = async (p: PartitionRow): Promise<void> => {
       const f = files.get(p.file_index) as RunFileRow
-      for (let attempt = p.attempts + 1; ; attempt++) {
+      for (;;) {
         if (halt.signal.aborted) return
         let result: PartitionResult
         await ctx.control?.gate()
@@ -353,6 +369,14 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
           window.give()
           return
         }
+        const current = store.partition(runId, p.idx) as PartitionRow
+        if (current.attempts >= maxAttempts) {
+          // Attempts that took the whole process down were counted before they started.
+          window.give()
+          setAside(p, current.attempts, current.last_error ?? 'the process stopped while working on it')
+          return
+        }
+        const attempt = store.startAttempt(runId, p.idx)
         const timeout = AbortSignal.timeout(timeoutMs)
         inFlight++
         try {
@@ -369,9 +393,13 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
             halt.abort()
             return
           }
-          if ((!timedOut && !isTransient(e)) || attempt > job.policy.retries) {
+          if (!timedOut && !isTransient(e)) {
             const where = p.start === 0 && p.last_of_file ? f.rel_path : `${f.rel_path} (from line ${p.first_line})`
-            doHalt(`Stopped: ${where} could not be processed after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${why}`)
+            doHalt(`Stopped: ${where} could not be processed: ${why}`)
+            return
+          }
+          if (attempt >= maxAttempts) {
+            setAside(p, attempt, why)
             return
           }
           await new Promise((r) => setTimeout(r, backoffMs(attempt)))
@@ -437,10 +465,20 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       log.error('accounting mismatch', { in: run.records_in, out, filtered: run.filtered, deduped: assembled.deduped, failed: run.failed })
       return summary(store, runId, job.name, started)
     }
+    // Inputs changed while the run read them: outputs would mix old and new data.
+    const moved = changedDuringRun(store.files(runId))
+    if (moved.length) {
+      for (const o of assembled.outputs) rmSync(o.tmp, { force: true })
+      const message = `Stopped: ${moved.join('; ')} while the run was reading it, so its outputs would mix old and new data. Nothing was written; run the job again.`
+      store.move(runId, 'running', 'failed', { message })
+      log.warn('inputs changed during the run', { moved })
+      rmSync(staging, { recursive: true, force: true })
+      return summary(store, runId, job.name, started)
+    }
     crashPoint('before-rename')
     const dirs = new Set<string>()
     for (const o of assembled.outputs) {
-      renameSync(o.tmp, o.path)
+      renameWithRetry(o.tmp, o.path)
       dirs.add(dirname(o.path))
       crashPoint('after-rename')
     }
@@ -464,7 +502,10 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     for (const t of tmpOutputs) rmSync(t, { force: true })
     const current = store.run(runId)
     if (current?.status === 'running' || current?.status === 'paused') {
-      if (isDiskFull(e)) {
+      if (e instanceof OutputBusyError) {
+        store.move(runId, current.status, 'interrupted', { message: e.message })
+        log.warn('output held open by another program', { error: e.message })
+      } else if (isDiskFull(e)) {
         log.warn('run stopped: disk full', { error: errorText(e) })
         try {
           store.move(runId, current.status, 'interrupted', { message: DISK_FULL_MESSAGE })
@@ -545,6 +586,86 @@ function plan(store: Store, runId: string, loaded: LoadedJob, threads: number, l
   }
   store.savePlan(runId, files, parts, fileFailures)
   log.info('planned', { files: files.length, partitions: parts.length, partitionBytes: target, bytes: totalBytes, unreadable: fileFailures.length })
+}
+
+/**
+ * The records of a partition that was set aside, each as a failed record with its line and raw
+ * text, read in the engine's thread without running any step: every record stays accounted for,
+ * and can be re-run once the cause is fixed.
+ */
+function quarantinedRecords(job: Job, f: RunFileRow, p: PartitionRow, message: string): FailedRecord[] {
+  const failures: FailedRecord[] = []
+  const push = (line: number, raw: string): void => {
+    failures.push({ line, step: 'read', code: 'QUARANTINED', message, raw: boundRaw(raw) })
+  }
+  let csv: CsvParser | null = null
+  const parser =
+    job.input.format === 'jsonl'
+      ? new JsonlParser({ record: (_r, line, raw) => push(line, raw), malformed: (line, raw) => push(line, raw) }, p.first_line)
+      : (csv = new CsvParser(
+          { delimiter: inputDelimiter(job), quote: job.input.quote },
+          { record: (_fields, line) => push(line, (csv as CsvParser).lastRaw()), malformed: (line, raw) => push(line, raw) },
+          p.first_line
+        ))
+  const fd = openSync(f.path, 'r')
+  const block = Buffer.allocUnsafe(1 << 16)
+  const decoder = new StringDecoder('utf8')
+  try {
+    for (let pos = p.start; pos < p.end; ) {
+      const n = readSync(fd, block, 0, Math.min(block.length, p.end - pos), pos)
+      if (n === 0) break
+      pos += n
+      const bytes = block.subarray(0, n)
+      const text = job.input.encoding === 'utf8' ? decoder.write(bytes) : decodeBytes(bytes, job.input.encoding)
+      parser.push(text, pos >= p.end)
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return failures
+}
+
+/** Manifest files whose size or modification time changed since the run froze them (cheap: no reading). */
+function changedDuringRun(files: RunFileRow[]): string[] {
+  const changed: string[] = []
+  for (const f of files) {
+    if (!f.sha256) continue
+    try {
+      const st = statSync(f.path)
+      if (st.size !== f.size || Math.trunc(st.mtimeMs) !== f.mtime_ms) changed.push(`${f.rel_path} changed`)
+    } catch {
+      changed.push(`${f.rel_path} disappeared`)
+    }
+  }
+  return changed
+}
+
+/** An output file stayed locked by another program: the run can finish once it lets go. */
+export class OutputBusyError extends Error {
+  constructor(path: string, code: string, cause: unknown) {
+    super(`Stopped: ${path} is held open by another program (${code}). Close it (Excel, say), then resume the run.`, { cause })
+  }
+}
+
+/** Renames over a file another program holds open fail for a moment on Windows (antivirus, Excel). */
+const RENAME_RETRY_CODES = new Set(['EBUSY', 'EPERM', 'EACCES'])
+const RENAME_RETRIES = 8
+
+export function renameWithRetry(from: string, to: string, rename: (a: string, b: string) => void = renameSync): void {
+  for (let i = 0; ; i++) {
+    try {
+      rename(from, to)
+      return
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? ''
+      if (!RENAME_RETRY_CODES.has(code) || i >= RENAME_RETRIES) {
+        if (RENAME_RETRY_CODES.has(code)) throw new OutputBusyError(to, code, e)
+        throw e
+      }
+      // 25 ms, 50 ms, ... up to about 6 s in all; synchronous, as the commit sequence is.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25 * 2 ** i)
+    }
+  }
 }
 
 /** Files of the frozen manifest that are no longer what the run started with. */

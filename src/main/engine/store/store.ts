@@ -318,7 +318,7 @@ export class Store {
     const changed = this.db
       .prepare(
         `UPDATE partitions SET state = 'committed', staged_bytes = ?, keys_bytes = ?, records_in = ?, records_out = ?,
-           filtered = ?, failed = ?, duration_ms = ?, committed_at = ?, attempts = attempts + 1
+           filtered = ?, failed = ?, duration_ms = ?, committed_at = ?
          WHERE run_id = ? AND idx = ? AND state = 'pending'`
       )
       .run(r.stagedBytes, r.keysBytes, r.counts.in, r.counts.out, r.counts.filtered, r.counts.failed, r.durationMs, Date.now(), runId, idx)
@@ -333,8 +333,17 @@ export class Store {
     return true
   }
 
+  /**
+   * Count an attempt before it starts, durably: an attempt that takes the whole process down
+   * (an abort in a worker) is still counted, so the partition can be set aside after a few.
+   */
+  startAttempt(runId: string, idx: number): number {
+    this.db.prepare('UPDATE partitions SET attempts = attempts + 1 WHERE run_id = ? AND idx = ?').run(runId, idx)
+    return (this.db.prepare('SELECT attempts FROM partitions WHERE run_id = ? AND idx = ?').get(runId, idx) as { attempts: number }).attempts
+  }
+
   recordAttemptFailure(runId: string, idx: number, error: string): void {
-    this.db.prepare('UPDATE partitions SET attempts = attempts + 1, last_error = ? WHERE run_id = ? AND idx = ?').run(error, runId, idx)
+    this.db.prepare('UPDATE partitions SET last_error = ? WHERE run_id = ? AND idx = ?').run(error, runId, idx)
     this.db.prepare('UPDATE runs SET retries = retries + 1 WHERE id = ?').run(runId)
   }
 
