@@ -133,6 +133,8 @@ const MIN_PARTITION_BYTES = 1 << 20
 const MAX_PARTITION_BYTES = 8 << 20
 /** Partitions per worker a run aims for, so that workers finish close together. */
 const PARTITIONS_PER_WORKER = 16
+/** A partition that took the whole process down this often while running alone is set aside. */
+const SOLO_DEATHS_TO_SET_ASIDE = 3
 const TRANSIENT_CODES = new Set(['EBUSY', 'EMFILE', 'ENFILE', 'EAGAIN', 'ETIMEDOUT', 'ERR_WORKER_OUT_OF_MEMORY'])
 
 /** A counting semaphore: at most `n` holders; waiters are served first come, first served. */
@@ -287,6 +289,8 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         return summary(store, runId, job.name, started)
       }
       recheckStaged(store, runId, staging, log)
+      const suspects = store.chargeProcessDeath(runId)
+      if (suspects) log.warn('the process stopped while partitions were in flight; they run alone first', { partitions: suspects })
     }
     phase = 'running'
     report(true)
@@ -358,9 +362,9 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       log.warn('partition quarantined', { partition: p.idx, file: f.rel_path, attempts, records: n, why })
       checkHaltRules()
     }
-    const runOne = async (p: PartitionRow): Promise<void> => {
+    const runOne = async (p: PartitionRow, solo = false): Promise<void> => {
       const f = files.get(p.file_index) as RunFileRow
-      for (;;) {
+      for (let tries = 1; ; tries++) {
         if (halt.signal.aborted) return
         let result: PartitionResult
         await ctx.control?.gate()
@@ -370,13 +374,12 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
           return
         }
         const current = store.partition(runId, p.idx) as PartitionRow
-        if (current.attempts >= maxAttempts) {
-          // Attempts that took the whole process down were counted before they started.
+        if (current.solo_deaths >= SOLO_DEATHS_TO_SET_ASIDE) {
           window.give()
-          setAside(p, current.attempts, current.last_error ?? 'the process stopped while working on it')
+          setAside(p, current.attempts, current.last_error ?? 'the whole process stopped while it ran alone')
           return
         }
-        const attempt = store.startAttempt(runId, p.idx)
+        const attempt = store.startAttempt(runId, p.idx, solo)
         const timeout = AbortSignal.timeout(timeoutMs)
         inFlight++
         try {
@@ -398,14 +401,16 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
             doHalt(`Stopped: ${where} could not be processed: ${why}`)
             return
           }
-          if (attempt >= maxAttempts) {
-            setAside(p, attempt, why)
+          if (tries >= maxAttempts) {
+            setAside(p, tries, why)
             return
           }
-          await new Promise((r) => setTimeout(r, backoffMs(attempt)))
+          await new Promise((r) => setTimeout(r, backoffMs(tries)))
           continue
         } finally {
           inFlight--
+          // Ended inside this process, even when stopped on purpose: only a death leaves it in flight.
+          store.endAttempt(runId, p.idx)
           window.give()
         }
         if (result.boundaryBroken) {
@@ -427,7 +432,10 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     }
 
     const pending = store.partitions(runId).filter((p) => p.state === 'pending')
-    await Promise.all(pending.map((p) => runOne(p)))
+    // Partitions that were in flight when the process last died run first, one at a time, so a
+    // partition that takes the process down is found out rather than blamed on its neighbours.
+    for (const p of pending.filter((x) => x.suspect)) await runOne(p, true)
+    await Promise.all(pending.filter((x) => !x.suspect).map((p) => runOne(p)))
     // Paused after the last partitions were handed out: wait before writing outputs.
     if (!halt.signal.aborted) await ctx.control?.gate()
     ctx.stop?.removeEventListener('abort', stopHandler)

@@ -130,5 +130,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN deleted_at INTEGER;
       UPDATE jobs SET current_version_id = (SELECT MAX(id) FROM job_versions v WHERE v.job_id = jobs.id);
     `
+  },
+  {
+    version: 3,
+    name: 'partitions remember whether they were in flight when the process died',
+    sql: `
+      ALTER TABLE partitions ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE partitions ADD COLUMN solo INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE partitions ADD COLUMN suspect INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE partitions ADD COLUMN solo_deaths INTEGER NOT NULL DEFAULT 0;
+    `
   }
 ]

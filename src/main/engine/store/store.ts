@@ -58,6 +58,14 @@ export interface PartitionRow {
   failed: number | null
   duration_ms: number | null
   last_error: string | null
+  /** An attempt was running (as far as the database knows). */
+  in_flight: number
+  /** That attempt ran alone, with no other partition in flight. */
+  solo: number
+  /** It was in flight when the process died: it runs alone next time. */
+  suspect: number
+  /** How often the process died while it ran alone: then it was the cause. */
+  solo_deaths: number
 }
 
 export interface JobVersionRow {
@@ -337,9 +345,26 @@ export class Store {
    * Count an attempt before it starts, durably: an attempt that takes the whole process down
    * (an abort in a worker) is still counted, so the partition can be set aside after a few.
    */
-  startAttempt(runId: string, idx: number): number {
-    this.db.prepare('UPDATE partitions SET attempts = attempts + 1 WHERE run_id = ? AND idx = ?').run(runId, idx)
+  startAttempt(runId: string, idx: number, solo: boolean): number {
+    this.db.prepare('UPDATE partitions SET attempts = attempts + 1, in_flight = 1, solo = ? WHERE run_id = ? AND idx = ?').run(solo ? 1 : 0, runId, idx)
     return (this.db.prepare('SELECT attempts FROM partitions WHERE run_id = ? AND idx = ?').get(runId, idx) as { attempts: number }).attempts
+  }
+
+  /** The attempt ended inside this process (with a result or an error it caught). */
+  endAttempt(runId: string, idx: number): void {
+    this.db.prepare('UPDATE partitions SET in_flight = 0 WHERE run_id = ? AND idx = ?').run(runId, idx)
+  }
+
+  /**
+   * After the process died: partitions that were in flight become suspects (they run alone
+   * next), and one that was running alone when it died is charged with the death. A kill from
+   * outside (power cut, kill -9) hits whatever was running; only a partition that keeps taking
+   * the process down while alone is set aside.
+   */
+  chargeProcessDeath(runId: string): number {
+    return this.db
+      .prepare("UPDATE partitions SET solo_deaths = solo_deaths + solo, suspect = 1, in_flight = 0, solo = 0 WHERE run_id = ? AND in_flight = 1 AND state = 'pending'")
+      .run(runId).changes
   }
 
   recordAttemptFailure(runId: string, idx: number, error: string): void {
