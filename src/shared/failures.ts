@@ -13,7 +13,8 @@ export const FAILURE_CODES = {
   EXPRESSION_ERROR: 'an expression could not be computed for the row',
   SCRIPT_ERROR: 'the script step threw an error for the row',
   FILE_UNREADABLE: 'the whole file could not be read',
-  QUARANTINED: 'a part of a file kept making the worker crash and was set aside'
+  QUARANTINED: 'a part of a file kept making the worker crash and was set aside',
+  UNWRITABLE: 'the record cannot be written in the output format'
 } as const
 export type FailureCode = keyof typeof FAILURE_CODES
 

@@ -259,6 +259,17 @@ function crossChecks(job: Job): JobProblem[] {
       })
     }
   }
+  const delimiter = inputDelimiter(job)
+  const quote = job.input.quote
+  for (const [field, ch] of [['input.delimiter', delimiter], ['input.quote', quote], ['output.delimiter', outputDelimiter(job)]] as const) {
+    if (ch === '\n' || ch === '\r') problems.push({ path: field, message: 'cannot be a line break' })
+  }
+  if (job.input.format !== 'jsonl' && delimiter === quote) {
+    problems.push({ path: job.input.delimiter ? 'input.delimiter' : 'input.quote', message: `the delimiter and the quote must differ (both are ${JSON.stringify(quote)})` })
+  }
+  if (job.output.format !== 'jsonl' && outputDelimiter(job) === '"') {
+    problems.push({ path: 'output.delimiter', message: 'cannot be the quote character "' })
+  }
   if (job.input.format === 'jsonl' && (job.input.delimiter || !job.input.header)) {
     if (job.input.delimiter) problems.push({ path: 'input.delimiter', message: 'applies to csv and tsv input only' })
   }

@@ -105,8 +105,12 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
   const handle = (rec: Rec, line: number, raw: () => string): void => {
     if (counts.in >= limit) return
     counts.in++
-    if (suspectEncoding && hasReplacementChar(rec)) {
-      fail(line, 'read', 'ENCODING_ERROR', 'the row holds bytes that are not valid UTF-8 (if the file was saved as Latin-1 or Windows-1252, set input.encoding)', raw())
+    if (suspectEncoding && (hasReplacementChar(rec) || raw().includes('\uFFFD'))) {
+      const message =
+        task.input.encoding === 'utf8'
+          ? 'the row holds bytes that are not valid UTF-8 (if the file was saved as Latin-1 or Windows-1252, set input.encoding)'
+          : `the row holds bytes that have no character in ${task.input.encoding} (is the file in another encoding?)`
+      fail(line, 'read', 'ENCODING_ERROR', message, raw())
       return
     }
     let result: Rec | null
@@ -123,13 +127,20 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
       counts.filtered++
       return
     }
+    let text: string
+    try {
+      text = encode(result)
+    } catch (e) {
+      // JSON nested too deep to write, a value that cannot be serialised...
+      fail(line, 'write', 'UNWRITABLE', `the record cannot be written as ${task.output.format}: ${(e as Error)?.message ?? e}`, raw())
+      return
+    }
     counts.out++
     if (preview) {
       preview.records.push(result)
       preview.keys.push(pipeline.dedupes ? pipeline.lastKey : null)
       return
     }
-    const text = encode(result)
     ;(out as BufferedFile).write(text)
     if (keys) keys.write(`${Buffer.byteLength(text)}\t${pipeline.lastKey}\n`)
   }
@@ -160,7 +171,8 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
             fail(line, 'read', 'FIELD_COUNT', `expected ${width} fields (as in the header), found ${fields.length}`, csv.lastRaw())
             return
           }
-          const rec: Rec = {}
+          // No prototype: a column named __proto__ is data like any other.
+          const rec: Rec = Object.create(null)
           for (let i = 0; i < width; i++) rec[header[i] as string] = fields[i]
           handle(rec, line, () => csv.lastRaw())
         },
@@ -189,7 +201,8 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
       const final = pos >= task.end
       let text = decoder.write(block.subarray(0, n))
       if (final) text += decoder.end()
-      suspectEncoding = task.input.encoding === 'utf8' && text.includes('\uFFFD')
+      // Latin-1 maps every byte; UTF-8 and Windows-1252 decode what they cannot map as U+FFFD.
+      suspectEncoding = task.input.encoding !== 'latin1' && text.includes('\uFFFD')
       const before = counts.in
       parser.push(text, final)
       Atomics.add(progress, PROGRESS_SLOTS.records, BigInt(counts.in - before))

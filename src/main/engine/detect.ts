@@ -5,6 +5,7 @@ import type { ColumnPreview, InputPreview } from '../../shared/api'
 import type { Job } from '../../shared/job'
 import { CsvParser } from '../../workers/formats/csv-parser'
 import { decodeBytes, generatedColumns, listInputFiles } from './inputs'
+import { InvalidJobError } from './job-check'
 
 /** Bytes read from the first file to detect its shape. */
 const SAMPLE_BYTES = 256 * 1024
@@ -130,6 +131,9 @@ export function previewFolder(opts: {
     }
   }
   const delimiter = opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(text, '"'))
+  if (delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
+    throw new InvalidJobError(null, [{ path: 'delimiter', message: 'cannot be the quote character or a line break' }])
+  }
   const rows = parseRows(text, delimiter, '"', 200)
   const head = rows[0] ?? []
   // A header row is text where the data below it is typed, or simply unlike the rows below.

@@ -70,6 +70,10 @@ function firstRecord(text: string, job: Job): { ok: true; fields: string[] } | {
 
 /** Columns from a header record's text; problems an analyst must fix are reported, not thrown. */
 export function headerColumns(text: string, job: Job, file: string): { ok: true; columns: string[] } | { ok: false; message: string } {
+  const sep = /^sep=(.)\r?$/.exec(text.split('\n')[0] ?? '')
+  if (sep) {
+    return { ok: false, message: `${file}, line 1: "sep=${sep[1]}" is Excel's delimiter hint, not a header; delete that line, and set input.delimiter to "${sep[1]}"` }
+  }
   const first = firstRecord(text, job)
   if (!first.ok) return { ok: false, message: `${file}, line 1: the header row cannot be read: ${first.message}` }
   const columns = first.fields
@@ -83,6 +87,36 @@ export function headerColumns(text: string, job: Job, file: string): { ok: true;
   return { ok: true, columns }
 }
 
+/** NUL bytes in a file's first 8 KiB that make it binary rather than text with a stray NUL. */
+const BINARY_NULS = 4
+
+/**
+ * Why a file cannot be read as text at all, from its first bytes, or null: UTF-16 (not read
+ * yet), binary content (NUL bytes), or old Mac line ends (CR only), each of which would
+ * otherwise come out as a screen of nonsense or as no records at all.
+ */
+export function notTextReason(file: string, relPath: string): string | null {
+  const fd = openSync(file, 'r')
+  let head: Buffer
+  try {
+    const buf = Buffer.allocUnsafe(8192)
+    head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0))
+  } finally {
+    closeSync(fd)
+  }
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+    return `${relPath} is UTF-16 text, which Batchery cannot read yet; save it as UTF-8 (in Excel: "CSV UTF-8")`
+  }
+  // A NUL or two can sit in a text field; binary files have them everywhere.
+  let nuls = 0
+  for (let i = head.indexOf(0); i !== -1 && nuls < BINARY_NULS; i = head.indexOf(0, i + 1)) nuls++
+  if (nuls >= BINARY_NULS) return `${relPath} does not look like a text file (it holds binary data); is it really a CSV or JSON-lines file?`
+  if (head.includes(13) && !head.includes(10) && head.indexOf(13) < head.length - 1) {
+    return `${relPath} ends its lines with a carriage return only (old Mac line ends); save it with Windows or Unix line ends`
+  }
+  return null
+}
+
 /** Generated names for files without a header row: column1, column2... */
 export function generatedColumns(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `column${i + 1}`)
@@ -90,7 +124,13 @@ export function generatedColumns(count: number): string[] {
 
 /** The header of one CSV file, read from its first bytes (up to 1 MiB). */
 export function readHeader(file: string, job: Job): { ok: true; columns: string[] } | { ok: false; message: string } {
-  const fd = openSync(file, 'r')
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return { ok: false, message: `${file} cannot be read (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? (e as Error).message)})` }
+  }
   try {
     const buf = Buffer.allocUnsafe(1 << 20)
     const n = readSync(fd, buf, 0, buf.length, 0)

@@ -89,6 +89,10 @@ export function checkJob(loaded: LoadedJob): CheckResult {
   const problems: JobProblem[] = []
   const warnings: string[] = []
   const inputDir = resolveIn(baseDir, job.input.folder)
+  const outputDir = resolveIn(baseDir, job.output.folder)
+  if (outputDir === inputDir) {
+    problems.push({ path: 'output.folder', message: 'is the input folder: outputs need a folder of their own (a subfolder such as "out" works)' })
+  }
   let files: InputFile[] = []
   if (!existsSync(inputDir)) {
     problems.push({ path: 'input.folder', message: `the input folder ${inputDir} does not exist` })

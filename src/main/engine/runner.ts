@@ -35,7 +35,7 @@ import { csvHeaderLine } from '../../workers/formats/encode'
 import { JsonlParser } from '../../workers/formats/jsonl-parser'
 import { crashPoint } from './crash-points'
 import type { Executor } from './executor'
-import { decodeBytes, headerColumns, listInputFiles, readHeader } from './inputs'
+import { decodeBytes, headerColumns, listInputFiles, notTextReason, readHeader } from './inputs'
 import type { LoadedJob } from './job-check'
 import type { Logger } from './log'
 import { resolveIn } from './paths'
@@ -571,7 +571,18 @@ function plan(store: Store, runId: string, loaded: LoadedJob, threads: number, l
       fileFailure(`${f.relPath} cannot be read: ${explainSystemError(e, f.relPath)}`)
       continue
     }
+    const refusal = scan.size ? notTextReason(f.path, f.relPath) : null
+    if (refusal) {
+      files.push({ file_index: fileIndex, path: f.path, rel_path: f.relPath, size: scan.size, mtime_ms: f.mtimeMs, sha256: scan.sha256, header: null })
+      fileFailure(`${refusal}; the file was not processed`)
+      continue
+    }
     let header: string[] | null = null
+    if (csv && (!scan.headerBytes || decodeBytes(scan.headerBytes, job.input.encoding).trim() === '') && scan.partitions.every((p) => isBlank(f.path, p))) {
+      // Empty, a BOM alone, or blank lines only: a file with no records, not a broken one.
+      files.push({ file_index: fileIndex, path: f.path, rel_path: f.relPath, size: scan.size, mtime_ms: f.mtimeMs, sha256: scan.sha256, header: '[]' })
+      continue
+    }
     if (csv) {
       if (job.input.header) {
         const text = scan.headerBytes ? decodeBytes(scan.headerBytes, job.input.encoding) : ''
@@ -676,6 +687,19 @@ export function renameWithRetry(from: string, to: string, rename: (a: string, b:
   }
 }
 
+/** A byte range holding nothing but line breaks and spaces (read only for tiny files' ranges). */
+function isBlank(path: string, p: { start: number; end: number }): boolean {
+  if (p.end - p.start > 1 << 16) return false
+  const fd = openSync(path, 'r')
+  try {
+    const buf = Buffer.allocUnsafe(p.end - p.start)
+    readSync(fd, buf, 0, buf.length, p.start)
+    return buf.toString('latin1').trim() === ''
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** Files of the frozen manifest that are no longer what the run started with. */
 function changedInputs(files: RunFileRow[]): string[] {
   const changed: string[] = []
@@ -766,9 +790,13 @@ export function outputPaths(job: Job, baseDir: string, files: RunFileRow[]): Map
   const stem = (rel: string): string => rel.replace(/\.[^./]*$/, '')
   const counts = new Map<string, number>()
   for (const f of files) counts.set(stem(f.rel_path), (counts.get(stem(f.rel_path)) ?? 0) + 1)
+  const used = new Set<string>()
   for (const f of files) {
     const s = stem(f.rel_path)
-    const name = (counts.get(s) ?? 0) > 1 ? `${f.rel_path}.${ext}` : `${s}.${ext}`
+    let name = (counts.get(s) ?? 0) > 1 ? `${f.rel_path}.${ext}` : `${s}.${ext}`
+    // a.csv + a.tsv + a.csv.csv would still meet; number what is left, in file order
+    for (let n = 2; used.has(name.toLowerCase()); n++) name = `${f.rel_path}.${n}.${ext}`
+    used.add(name.toLowerCase())
     result.set(join(outDir, ...name.split('/')), [f.file_index])
   }
   return result

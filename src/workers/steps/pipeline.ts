@@ -69,7 +69,7 @@ async function compileStep(step: Step, label: string, baseDir: string, pipeline:
   if ('select' in step) {
     const columns = step.select
     return (rec) => {
-      const out: Rec = {}
+      const out: Rec = Object.create(null)
       for (const c of columns) out[c] = Object.hasOwn(rec, c) ? rec[c] : null
       return out
     }
@@ -77,7 +77,7 @@ async function compileStep(step: Step, label: string, baseDir: string, pipeline:
   if ('rename' in step) {
     const map = step.rename
     return (rec) => {
-      const out: Rec = {}
+      const out: Rec = Object.create(null)
       for (const k of Object.keys(rec)) out[Object.hasOwn(map, k) ? (map[k] as string) : k] = rec[k]
       return out
     }
@@ -85,7 +85,7 @@ async function compileStep(step: Step, label: string, baseDir: string, pipeline:
   if ('drop' in step) {
     const dropped = new Set(step.drop)
     return (rec) => {
-      const out: Rec = {}
+      const out: Rec = Object.create(null)
       for (const k of Object.keys(rec)) if (!dropped.has(k)) out[k] = rec[k]
       return out
     }
