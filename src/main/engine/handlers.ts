@@ -18,7 +18,7 @@ import type {
 import { columnsAfter } from '../../shared/columns'
 import { inputDelimiter, outputDelimiter } from '../../shared/job'
 import type { PartitionResult } from '../../shared/partition-task'
-import { ConflictError, type Engine } from './engine'
+import { ConflictError, JobNotFoundError, type Engine } from './engine'
 import { dataStartOf, listInputFiles, readHeader } from './inputs'
 import { checkJob, InvalidJobError, loadJob, type LoadedJob } from './job-check'
 import { previewFolder } from './detect'
@@ -63,7 +63,7 @@ export function createHandlers(engine: Engine): Handlers {
 
   const jobSummary = (name: string): JobSummary => {
     const j = store.job(name)
-    if (!j) throw new InvalidJobError(null, [{ path: 'name', message: `there is no job named "${name}"` }])
+    if (!j) throw new JobNotFoundError(name)
     const last = store.lastRun(j.id)
     const finished = store.finishedRuns(j.id, RECENT_RUNS)
     const ok = finished.filter((r) => r.status === 'succeeded' || r.status === 'partial').length
@@ -275,7 +275,7 @@ export function createHandlers(engine: Engine): Handlers {
       return saveLoaded(loadJob({ ...src.job, name: newName }, src.baseDir, null))
     },
     'jobs.delete': ({ name }) => {
-      if (!store.deleteJob(name)) throw new InvalidJobError(null, [{ path: 'name', message: `there is no job named "${name}"` }])
+      if (!store.deleteJob(name)) throw new JobNotFoundError(name)
       return { deleted: true as const }
     },
     'inputs.preview': (p) => {
