@@ -385,6 +385,9 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         try {
           result = await exec.run(taskFor(p, attempt), AbortSignal.any([halt.signal, timeout]))
         } catch (e) {
+          // Ended inside this process, even when stopped on purpose: only a death leaves it in
+          // flight. (A result clears the mark in the partition's commit.)
+          store.endAttempt(runId, p.idx)
           if (halt.signal.aborted) return
           const timedOut = timeout.aborted
           const why = timedOut ? `it took longer than the job's timeout (${job.policy.timeout})` : explainSystemError(e, f.rel_path)
@@ -409,8 +412,6 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
           continue
         } finally {
           inFlight--
-          // Ended inside this process, even when stopped on purpose: only a death leaves it in flight.
-          store.endAttempt(runId, p.idx)
           window.give()
         }
         if (result.boundaryBroken) {

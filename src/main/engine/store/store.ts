@@ -326,7 +326,7 @@ export class Store {
     const changed = this.db
       .prepare(
         `UPDATE partitions SET state = 'committed', staged_bytes = ?, keys_bytes = ?, records_in = ?, records_out = ?,
-           filtered = ?, failed = ?, duration_ms = ?, committed_at = ?
+           filtered = ?, failed = ?, duration_ms = ?, committed_at = ?, in_flight = 0
          WHERE run_id = ? AND idx = ? AND state = 'pending'`
       )
       .run(r.stagedBytes, r.keysBytes, r.counts.in, r.counts.out, r.counts.filtered, r.counts.failed, r.durationMs, Date.now(), runId, idx)
