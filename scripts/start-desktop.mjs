@@ -19,7 +19,8 @@ function fail(message) {
   process.exit(1)
 }
 
-// 1. The Electron binary (skipped by installs that set ELECTRON_SKIP_BINARY_DOWNLOAD).
+// 1. The Electron binary: npm install does not fetch it (allowScripts denies electron's download,
+//    so installing works offline and on CI); the first start does.
 const electronDir = dirname(require.resolve('electron/package.json'))
 const electronVersion = require('electron/package.json').version
 if (!existsSync(join(electronDir, 'path.txt'))) {
