@@ -6,13 +6,12 @@
 // first and is renamed to the staged name only when complete and fsynced, so a staged file either
 // is whole or does not exist.
 import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { StringDecoder } from 'node:string_decoder'
-import iconv from 'iconv-lite'
 import type { Rec } from '../shared/expression'
 import { boundRaw, type FailedRecord, type FailureCode } from '../shared/failures'
 import type { PartitionResult, PartitionTask } from '../shared/partition-task'
 import { PROGRESS_SLOTS } from '../shared/partition-task'
 import { CsvParser } from './formats/csv-parser'
+import { decoderFor } from './formats/decode'
 import { recordEncoder } from './formats/encode'
 import { JsonlParser } from './formats/jsonl-parser'
 import { compilePipeline, RecordFailure, type Pipeline } from './steps/pipeline'
@@ -74,13 +73,6 @@ class BufferedFile {
     }
     rmSync(this.path, { force: true })
   }
-}
-
-function decoderFor(encoding: PartitionTask['input']['encoding']): { write(b: Buffer): string; end(): string } {
-  if (encoding === 'utf8') return new StringDecoder('utf8')
-  if (encoding === 'latin1') return { write: (b) => b.toString('latin1'), end: () => '' }
-  const d = iconv.getDecoder(encoding)
-  return { write: (b) => d.write(b), end: () => d.end() ?? '' }
 }
 
 export default async function runPartition(task: PartitionTask): Promise<PartitionResult> {

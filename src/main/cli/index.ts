@@ -1,13 +1,12 @@
 // The headless CLI: a thin adapter over the engine. Human output on a terminal, JSON on request.
-import { closeSync, existsSync, openSync, renameSync, writeSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { closeSync, openSync, renameSync, writeSync } from 'node:fs'
 import { dirname, join, resolve, basename } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { recordEncoder, csvHeaderLine } from '../../workers/formats/encode'
 import { Engine, InvalidJobError, NotResumableError, RunNotFoundError, type RunProgress, type RunSummary } from '../engine/engine'
 import { DatabaseCorruptError, DatabaseTooNewError } from '../engine/store/open-db'
 import { checkJobFile } from '../engine/job-check'
-import { defaultHome } from '../engine/paths'
+import { builtFile, defaultHome } from '../engine/paths'
 import { engineLogger, runLogPath } from '../engine/log'
 import { startServer } from '../server/server'
 
@@ -259,14 +258,9 @@ export function buildProgram(): Command {
 
 /** The built UI: out/renderer beside the CLI bundle's out/main. */
 function resolveRendererDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 5; i++) {
-    for (const candidate of [join(dir, 'renderer'), join(dir, 'out', 'renderer')]) {
-      if (existsSync(join(candidate, 'index.html'))) return candidate
-    }
-    dir = dirname(dir)
-  }
-  throw new Error('The Batchery UI is not built: run "npm run build" first.')
+  const index = builtFile(import.meta.url, 'renderer/index.html')
+  if (!index) throw new Error('The Batchery UI is not built: run "npm run build" first.')
+  return dirname(index)
 }
 
 function oneLine(raw: string): string {

@@ -189,11 +189,6 @@ export class Engine {
     return checkJobFile(file)
   }
 
-  async runJobFile(file: string, opts: RunOptions = {}): Promise<RunSummary> {
-    const { loaded } = this.checkJobFile(file)
-    return this.runLoaded(loaded, opts)
-  }
-
   async runLoaded(loaded: LoadedJob, opts: RunOptions = {}): Promise<RunSummary> {
     const version = this.store.saveJobVersion(loaded.job.name, loaded.hash, loaded.definition, loaded.baseDir, loaded.sourceFile)
     const runId = newRunId()

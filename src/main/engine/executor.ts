@@ -1,10 +1,8 @@
 // The executor boundary: the engine hands partitions to an executor and gets results back. The
 // first executor is the local Piscina pool; a distributed one can take its place later.
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Piscina } from 'piscina'
 import type { PartitionResult, PartitionTask } from '../../shared/partition-task'
+import { builtFile } from './paths'
 
 export interface Executor {
   run(task: PartitionTask, signal: AbortSignal): Promise<PartitionResult>
@@ -21,13 +19,8 @@ const WORKER_FILE = 'partition-worker.js'
  */
 export function resolveWorkerPath(): string {
   if (process.env.BATCHERY_WORKER) return process.env.BATCHERY_WORKER
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let i = 0; i < 6; i++) {
-    for (const candidate of [join(dir, WORKER_FILE), join(dir, 'out', 'main', WORKER_FILE)]) {
-      if (existsSync(candidate)) return candidate
-    }
-    dir = dirname(dir)
-  }
+  const found = builtFile(import.meta.url, `main/${WORKER_FILE}`)
+  if (found) return found
   throw new Error(`The Batchery worker (${WORKER_FILE}) was not found: run "npm run build" first.`)
 }
 

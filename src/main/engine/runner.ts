@@ -31,6 +31,7 @@ import { boundRaw, type FailedRecord } from '../../shared/failures'
 import { inputDelimiter, outputDelimiter, parseDurationMs, parseSizeBytes, type Job } from '../../shared/job'
 import { PROGRESS_SLOTS, type PartitionResult, type PartitionTask } from '../../shared/partition-task'
 import { CsvParser } from '../../workers/formats/csv-parser'
+import { decoderFor } from '../../workers/formats/decode'
 import { csvHeaderLine } from '../../workers/formats/encode'
 import { JsonlParser } from '../../workers/formats/jsonl-parser'
 import { crashPoint } from './crash-points'
@@ -79,10 +80,6 @@ export class RunControl {
   get isCancelled(): boolean {
     return this.cancelled
   }
-  get isPaused(): boolean {
-    return this.paused
-  }
-
   pause(): void {
     this.paused = true
   }
@@ -219,7 +216,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     if (!force && now - lastProgressAt < PROGRESS_INTERVAL_MS) return
     lastProgressAt = now
     const run = store.run(runId) as RunRow
-    const parts = store.partitions(runId)
+    const parts = store.partitionProgress(runId)
     const elapsedMs = now - started
     const bytesDone = Math.min(run.bytes_total, Number(progress[PROGRESS_SLOTS.bytes]))
     const records = Number(progress[PROGRESS_SLOTS.records])
@@ -231,15 +228,15 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       records,
       bytesDone,
       bytesTotal: run.bytes_total,
-      partitionsDone: parts.filter((p) => p.state === 'committed').length,
-      partitionsTotal: parts.length,
+      partitionsDone: parts.done,
+      partitionsTotal: parts.total,
       failed: run.failed,
       elapsedMs,
       recordsPerSec: elapsedMs > 0 ? records / (elapsedMs / 1000) : 0,
       bytesPerSec: rate,
       etaMs: rate > 0 && phase === 'running' ? ((run.bytes_total - bytesDone) / rate) * 1000 : null,
       busyWorkers: Math.min(inFlight, threads),
-      queued: Math.max(0, parts.filter((p) => p.state === 'pending').length - Math.min(inFlight, threads))
+      queued: Math.max(0, parts.pending - Math.min(inFlight, threads))
     })
   }
 
@@ -629,15 +626,14 @@ function quarantinedRecords(job: Job, f: RunFileRow, p: PartitionRow, message: s
         ))
   const fd = openSync(f.path, 'r')
   const block = Buffer.allocUnsafe(1 << 16)
-  const decoder = new StringDecoder('utf8')
+  const decoder = decoderFor(job.input.encoding)
   try {
     for (let pos = p.start; pos < p.end; ) {
       const n = readSync(fd, block, 0, Math.min(block.length, p.end - pos), pos)
       if (n === 0) break
       pos += n
-      const bytes = block.subarray(0, n)
-      const text = job.input.encoding === 'utf8' ? decoder.write(bytes) : decodeBytes(bytes, job.input.encoding)
-      parser.push(text, pos >= p.end)
+      const final = pos >= p.end
+      parser.push(decoder.write(block.subarray(0, n)) + (final ? decoder.end() : ''), final)
     }
   } finally {
     closeSync(fd)

@@ -306,6 +306,17 @@ export class Store {
       .all(runId) as PartitionRow[]
   }
 
+  /** How many live partitions a run has, committed and pending: counted in SQL, for frequent progress. */
+  partitionProgress(runId: string): { total: number; done: number; pending: number } {
+    const r = this.db
+      .prepare(
+        `SELECT COUNT(*) AS total, COALESCE(SUM(state = 'committed'), 0) AS done, COALESCE(SUM(state = 'pending'), 0) AS pending
+         FROM partitions WHERE run_id = ? AND state != 'superseded'`
+      )
+      .get(runId) as { total: number; done: number; pending: number }
+    return r
+  }
+
   partition(runId: string, idx: number): PartitionRow | undefined {
     return this.db.prepare('SELECT * FROM partitions WHERE run_id = ? AND idx = ?').get(runId, idx) as PartitionRow | undefined
   }
