@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { BIN, cli, lastJson, tempDir, treeHashes, writeJob, type RunJson } from '../helpers/cli'
-import { mulberry32, orderRows, ordersCsv } from '../helpers/orders'
+import { exampleSteps, mulberry32, orderRows, ordersCsv } from '../helpers/orders'
 
 const ONE = process.env.BATCHERY_CHAOS_SEED
 const SEEDS = ONE ? [Number(ONE)] : Array.from({ length: Number(process.env.BATCHERY_CHAOS_SEEDS ?? 3) }, (_, i) => i + 1)
@@ -39,12 +39,7 @@ function makeJob(seed: number): { dir: string; job: string } {
     name: `chaos-${seed}`,
     kind: 'records',
     input: { folder: 'in', include: ['**/*.csv'], format: 'csv' },
-    steps: [
-      { validate: { id: { type: 'integer', required: true }, amount: { type: 'number', min: 0 }, quantity: { type: 'integer' } } },
-      { filter: "status != 'cancelled'" },
-      { derive: { total: 'round(amount * quantity, 2)', country: 'upper(country)' } },
-      { dedupe: ['id'] }
-    ],
+    steps: exampleSteps(),
     output: { folder: 'out', format: rnd() < 0.5 ? 'jsonl' : 'csv', layout },
     policy: { concurrency: 2, chunkSize: 4096 + Math.floor(rnd() * 60000) }
   })

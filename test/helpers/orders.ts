@@ -57,3 +57,13 @@ export function ordersCsv(rows: OrderRow[], eol = '\n'): string {
     eol
   )
 }
+
+/** The steps of the documented example job (README, resources/examples/orders-clean/job.json). */
+export function exampleSteps(): unknown[] {
+  return [
+    { validate: { id: { type: 'integer', required: true }, amount: { type: 'number', min: 0 }, quantity: { type: 'integer' } } },
+    { filter: "status != 'cancelled'" },
+    { derive: { total: 'round(amount * quantity, 2)', country: 'upper(country)' } },
+    { dedupe: ['id'] }
+  ]
+}

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli, lastJson, readJsonl, tempDir, treeHashes, writeJob } from '../helpers/cli'
-import { orderRows, ordersCsv, type OrderRow } from '../helpers/orders'
+import { exampleSteps, orderRows, ordersCsv, type OrderRow } from '../helpers/orders'
 
 function dirWith(files: Record<string, string | Buffer>): string {
   const dir = tempDir()
@@ -19,12 +19,7 @@ const ordersJob = (policy: Record<string, unknown>, output: Record<string, unkno
   name: 'orders',
   kind: 'records',
   input: { folder: 'in', include: ['*.csv'], format: 'csv' },
-  steps: [
-    { validate: { id: { type: 'integer', required: true }, amount: { type: 'number', min: 0 }, quantity: { type: 'integer' } } },
-    { filter: "status != 'cancelled'" },
-    { derive: { total: 'round(amount * quantity, 2)', country: 'upper(country)' } },
-    { dedupe: ['id'] }
-  ],
+  steps: exampleSteps(),
   output: { folder: 'out', format: 'jsonl', layout: 'per-input', ...output },
   policy
 })

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { cli, lastJson, tempDir, treeHashes, writeJob, type RunJson } from '../helpers/cli'
-import { orderRows, ordersCsv } from '../helpers/orders'
+import { exampleSteps, orderRows, ordersCsv } from '../helpers/orders'
 
 function makeJobDir(): string {
   const dir = tempDir()
@@ -17,12 +17,7 @@ function makeJobDir(): string {
     name: 'resume-test',
     kind: 'records',
     input: { folder: 'in', include: ['**/*.csv'], format: 'csv' },
-    steps: [
-      { validate: { id: { type: 'integer', required: true }, amount: { type: 'number', min: 0 }, quantity: { type: 'integer' } } },
-      { filter: "status != 'cancelled'" },
-      { derive: { total: 'round(amount * quantity, 2)', country: 'upper(country)' } },
-      { dedupe: ['id'] }
-    ],
+    steps: exampleSteps(),
     output: { folder: 'out', format: 'jsonl', layout: 'per-input' },
     // tiny partitions: dozens of checkpoints to crash between
     policy: { concurrency: 2, chunkSize: 16384, maxFailedRecords: 1000 }

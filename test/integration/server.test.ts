@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, tempDir } from '../helpers/cli'
+import { exampleSteps } from '../helpers/orders'
 import { serve, type Served } from '../helpers/server'
 
 let s: Served
@@ -15,12 +16,7 @@ const exampleJob = (name: string, input: string, output: string, extra: Record<s
   name,
   kind: 'records',
   input: { folder: input, include: ['*.csv'], format: 'csv' },
-  steps: [
-    { validate: { id: { type: 'integer', required: true }, amount: { type: 'number', min: 0 }, quantity: { type: 'integer' } } },
-    { filter: "status != 'cancelled'" },
-    { derive: { total: 'round(amount * quantity, 2)', country: 'upper(country)' } },
-    { dedupe: ['id'] }
-  ] as unknown[],
+  steps: exampleSteps(),
   output: { folder: output, format: 'jsonl' },
   ...extra
 })
