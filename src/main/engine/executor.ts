@@ -1,5 +1,6 @@
 // The executor boundary: the engine hands partitions to an executor and gets results back. The
 // first executor is the local Piscina pool; a distributed one can take its place later.
+import type { Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import type { PartitionResult, PartitionTask } from '../../shared/partition-task'
 import { builtFile } from './paths'
@@ -12,6 +13,10 @@ export interface Executor {
 }
 
 const WORKER_FILE = 'partition-worker.js'
+/** The message a Piscina worker sends once its module is loaded (piscina/dist/common.js READY). */
+const PISCINA_READY = '_WORKER_READY'
+/** How long destroy waits for a worker still loading its module. */
+const WORKER_LOAD_WAIT_MS = 5000
 
 /**
  * The built worker bundle. In the built app it sits beside the engine's bundle; when the engine
@@ -34,9 +39,37 @@ export function createLocalExecutor(opts: { threads: number; memoryLimitMb?: num
     idleTimeout: 30_000,
     ...(opts.memoryLimitMb ? { resourceLimits: { maxOldGenerationSizeMb: opts.memoryLimitMb } } : {})
   })
+  // A worker terminated while it is still loading its module can abort the whole process
+  // (Node 20: "FATAL ERROR: v8::ToLocalChecked Empty MaybeLocal" from the module loader). A run
+  // that ends before every worker finished loading (all files refused, one tiny partition) would
+  // destroy the pool at that moment, so destroy waits for each worker to report ready or exit.
+  const ready = new Set<number>()
+  const waitReady = (w: Worker): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        w.off('message', onMessage)
+        w.off('exit', done)
+        ready.add(w.threadId)
+        resolve()
+      }
+      const onMessage = (m: unknown): void => {
+        if (typeof m === 'object' && m !== null && PISCINA_READY in m) done()
+      }
+      const timer = setTimeout(done, WORKER_LOAD_WAIT_MS)
+      w.on('message', onMessage)
+      w.once('exit', done)
+    })
+  const loading = pool.threads.map(waitReady)
+  // Workers started later (replacing crashed ones) are announced only once ready.
+  pool.on('workerCreate', (w: { id: number }) => ready.add(w.id))
   return {
     run: (task, signal) => pool.run(task, { signal }) as Promise<PartitionResult>,
     threads: opts.threads,
-    destroy: () => pool.destroy()
+    destroy: async () => {
+      await Promise.all(loading)
+      await Promise.all(pool.threads.filter((w) => !ready.has(w.threadId)).map(waitReady))
+      await pool.destroy()
+    }
   }
 }
