@@ -5,7 +5,21 @@
 // inputs unchanged, no temporary file left, nothing under a final name unless the run committed.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync
+} from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { FAILURE_CODES } from '../../src/shared/failures'
 import { BIN, tempDir, type CliResult } from './cli'
@@ -57,7 +71,7 @@ export function snapshotTree(dir: string, exclude: string[] = []): Record<string
       } else if (st.isFile()) {
         let digest: string
         try {
-          digest = createHash('sha256').update(readFileSync(p)).digest('hex')
+          digest = sha256File(p)
         } catch {
           digest = `unreadable size=${st.size} mtime=${st.mtimeMs}`
         }
@@ -67,6 +81,35 @@ export function snapshotTree(dir: string, exclude: string[] = []): Record<string
   }
   walk(dir)
   return out
+}
+
+/** sha256 of a file read in blocks: inputs of a gigabyte are hashed without holding them. */
+export function sha256File(path: string): string {
+  const hash = createHash('sha256')
+  const buf = Buffer.allocUnsafe(4 << 20)
+  const fd = openSync(path, 'r')
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n))
+  } finally {
+    closeSync(fd)
+  }
+  return hash.digest('hex')
+}
+
+/**
+ * Writes a file of `head`, then `size` bytes of `fill`, then `tail`, in 1 MiB writes: a file of a
+ * gigabyte without a gigabyte in memory.
+ */
+export function writeBigFile(path: string, head: string, size: number, fill: string, tail: string): void {
+  const block = Buffer.alloc(1 << 20, fill)
+  const fd = openSync(path, 'w')
+  try {
+    writeSync(fd, head)
+    for (let left = size; left > 0; left -= block.length) writeSync(fd, block, 0, Math.min(left, block.length))
+    writeSync(fd, tail)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /** Files under `dir` (dot files included), relative paths with /. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { RAW_TEXT_LIMIT_CHARS } from '../../src/shared/failures'
 import { CsvParser, type CsvDialect } from '../../src/workers/formats/csv-parser'
+import { JsonlParser } from '../../src/workers/formats/jsonl-parser'
 import { mulberry32 as rng } from '../helpers/orders'
 
 type Event =
@@ -480,5 +482,295 @@ describe('CsvParser', () => {
       ['c', 'd']
     ])
     expect(seen[0]).not.toBe(seen[1])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The record size limit.
+
+type LimitedEvent = Event | { kind: 'tooLarge'; line: number; raw: string }
+
+interface LimitedOutcome {
+  events: LimitedEvent[]
+  line: number
+  endedInsideQuotes: boolean
+  messages: string[]
+}
+
+/**
+ * Parses `text` in `chunks` with a record size limit and reads the text again from
+ * parser.resumeLine when the parser asks for it, as the worker does with the file.
+ */
+function parseLimited(text: string, sizes: number[], maxRecordBytes: number, utf8 = true, dialect: CsvDialect = COMMA): LimitedOutcome {
+  const events: LimitedEvent[] = []
+  const messages: string[] = []
+  const parser: CsvParser = new CsvParser(
+    dialect,
+    {
+      record(fields, line) {
+        events.push({ kind: 'record', fields, line, raw: parser.lastRaw() })
+      },
+      malformed(line, raw, message, code) {
+        if (code === 'RECORD_TOO_LARGE') {
+          events.push({ kind: 'tooLarge', line, raw })
+          messages.push(message)
+        } else events.push({ kind: 'malformed', line, raw, message })
+      }
+    },
+    1,
+    { maxRecordBytes, utf8 }
+  )
+  const feed = (t: string): void => {
+    const pieces = t === '' ? [''] : chunk(t, sizes)
+    pieces.forEach((c, k) => parser.push(c, k === pieces.length - 1))
+  }
+  feed(text)
+  let resumes = 0
+  while (parser.resumeLine !== null) {
+    resumes++
+    if (resumes > 1) throw new Error('resumeLine set twice')
+    let at = 0
+    for (let l = 1; l < parser.resumeLine; l++) at = text.indexOf('\n', at) + 1
+    parser.reopen()
+    feed(text.slice(at))
+  }
+  return { events, line: parser.line, endedInsideQuotes: parser.endedInsideQuotes, messages }
+}
+
+/** The reference semantics with a limit: every record (or broken one) whose raw text is over the limit is too large instead. */
+function referenceLimited(text: string, maxRecordBytes: number, utf8 = true): Omit<LimitedOutcome, 'messages'> {
+  const ref = reference(text)
+  const events = ref.events.map((e): LimitedEvent => {
+    const size = utf8 ? Buffer.byteLength(e.raw, 'utf8') : e.raw.length
+    return size > maxRecordBytes ? { kind: 'tooLarge', line: e.line, raw: e.raw.slice(0, RAW_TEXT_LIMIT_CHARS) } : e
+  })
+  return { events, line: ref.line, endedInsideQuotes: ref.endedInsideQuotes }
+}
+
+/** A fresh flat string per call (not a slice of one shared string), as blocks read from a file are. */
+function freshText(n: number, ch: string): string {
+  return Buffer.alloc(n, ch).toString('latin1')
+}
+
+describe('CsvParser record size limit', () => {
+  it('passes a record of exactly the limit and fails one byte more, in one push or many', () => {
+    const at = '1,' + 'a'.repeat(8) // 10 bytes
+    const over = '2,' + 'b'.repeat(9) // 11 bytes
+    const text = `${at}\n${over}\r\n3,c\n${at}\r\n`
+    for (const sizes of [[text.length], [1], [3], [4, 7]]) {
+      const out = parseLimited(text, sizes, 10)
+      expect(out.events, `pieces of ${sizes.join('/')}`).toEqual([
+        { kind: 'record', fields: ['1', 'aaaaaaaa'], line: 1, raw: at },
+        { kind: 'tooLarge', line: 2, raw: over },
+        { kind: 'record', fields: ['3', 'c'], line: 3, raw: '3,c' },
+        { kind: 'record', fields: ['1', 'aaaaaaaa'], line: 4, raw: at }
+      ])
+      expect(out.line).toBe(5)
+    }
+  })
+
+  it('says in the message how big the record is, what the limit is and how to raise it', () => {
+    const out = parseLimited('x\n' + 'y'.repeat(3 * 1024 * 1024) + '\nz\n', [64 * 1024], 1024 * 1024)
+    expect(out.events.map((e) => [e.kind, e.line])).toEqual([
+      ['record', 1],
+      ['tooLarge', 2],
+      ['record', 3]
+    ])
+    const message = out.messages[0] ?? ''
+    expect(message).toMatch(/at least 3 MiB \(3,145,728 bytes\)/)
+    expect(message).toMatch(/more than the 1 MiB allowed for one record/)
+    expect(message).toMatch(/policy\.maxRecordSize/)
+    expect(message).toMatch(/"4MiB"/)
+    // In one push the whole record was in memory anyway: measured exactly.
+    expect(parseLimited('y'.repeat(2000) + '\n', [1 << 20], 1000).messages[0]).toMatch(/^the record is 2 KiB \(2,000 bytes\), more than the 1000 bytes allowed/)
+  })
+
+  it('keeps only a bounded excerpt of a record too large', () => {
+    const big = '1,' + 'p'.repeat(50_000)
+    const out = parseLimited(big + '\n2,q\n', [4096], 10_000)
+    expect(out.events[0]).toEqual({ kind: 'tooLarge', line: 1, raw: big.slice(0, RAW_TEXT_LIMIT_CHARS) })
+    expect(out.events[1]).toMatchObject({ kind: 'record', fields: ['2', 'q'], line: 2 })
+  })
+
+  it('follows quoted line breaks, quotes and delimiters through a record too large, and numbers the lines after it', () => {
+    const field = ('lorem, "ipsum""\n' + 'z'.repeat(40) + '\r\n').repeat(50) // 100 physical lines
+    const big = `7,"${field.replace(/"/g, '""')}",end`
+    const text = `h1,h2,h3\n5,a,b\n${big}\n8,c,d\n"9",e,"f\ng"\n10,x,y`
+    const expected = [
+      { kind: 'record', line: 1 },
+      { kind: 'record', line: 2 },
+      { kind: 'tooLarge', line: 3 },
+      { kind: 'record', line: 104 },
+      { kind: 'record', line: 105 },
+      { kind: 'record', line: 107 }
+    ]
+    for (const sizes of [[text.length], [64], [1, 2, 3], [1000]]) {
+      const out = parseLimited(text, sizes, 500)
+      expect(out.events.map((e) => ({ kind: e.kind, line: e.line })), `pieces of ${sizes.join('/')}`).toEqual(expected)
+      expect(out.events[2]?.raw).toBe(big.slice(0, RAW_TEXT_LIMIT_CHARS))
+      expect(out.events[4]).toMatchObject({ fields: ['9', 'e', 'f\ng'] })
+      expect(out.line).toBe(107)
+      expect(out).toMatchObject(referenceLimited(text, 500))
+    }
+  })
+
+  it('counts UTF-8 bytes, or characters for single-byte encodings', () => {
+    const text = 'éééé,😀\nabc\n' // the first record is 4*2 + 1 + 4 = 13 bytes, 7 UTF-16 units
+    expect(parseLimited(text, [text.length], 13).events[0]).toMatchObject({ kind: 'record', line: 1 })
+    expect(parseLimited(text, [text.length], 12).events[0]).toMatchObject({ kind: 'tooLarge', line: 1 })
+    for (const sizes of [[1], [2], [5]]) expect(parseLimited(text, sizes, 12).events[0], `pieces of ${sizes}`).toMatchObject({ kind: 'tooLarge', line: 1 })
+    expect(parseLimited(text, [1], 13).events[0]).toMatchObject({ kind: 'record' })
+    // Latin-1: one byte per character (the emoji is two UTF-16 units of a decoder's output).
+    expect(parseLimited(text, [1], 7, false).events[0]).toMatchObject({ kind: 'record' })
+    expect(parseLimited(text, [1], 6, false).events[0]).toMatchObject({ kind: 'tooLarge' })
+  })
+
+  it('a quote never closed in a text too large to keep: the first line is the broken record, and parsing goes on from the next line (resumeLine)', () => {
+    const rest = Array.from({ length: 200 }, (_, i) => `${i},row ${i}`).join('\n') + '\n'
+    const text = 'id,v\n1,"never closed\n' + rest
+    const out = parseLimited(text, [50], 300)
+    expect(out.events.slice(0, 3)).toEqual([
+      { kind: 'record', fields: ['id', 'v'], line: 1, raw: 'id,v' },
+      { kind: 'malformed', line: 2, raw: '1,"never closed', message: 'a quote opened on line 2 is never closed' },
+      { kind: 'record', fields: ['0', 'row 0'], line: 3, raw: '0,row 0' }
+    ])
+    expect(out.events).toHaveLength(202)
+    expect(out.endedInsideQuotes).toBe(true)
+    expect(out).toMatchObject(referenceLimited(text, 300))
+    // Without a line break the record runs to the end: it is one line, too large.
+    const one = parseLimited('a,b\n1,"' + 'x'.repeat(1000), [64], 300)
+    expect(one.events.map((e) => [e.kind, e.line])).toEqual([
+      ['record', 1],
+      ['tooLarge', 2]
+    ])
+    expect(one.messages[0]).toMatch(/at least/)
+  })
+
+  it('matches the reference semantics with a limit on random inputs, chunkings and limits', () => {
+    const rand = rng(424242)
+    const cell = (): string => {
+      const r = rand()
+      if (r < 0.35) return 'v' + 'x'.repeat(Math.floor(rand() * 30))
+      if (r < 0.5) return '"q, ""é""\n' + 'y'.repeat(Math.floor(rand() * 40)) + '"'
+      if (r < 0.6) return '😀'.repeat(Math.floor(rand() * 6))
+      if (r < 0.7) return ''
+      if (r < 0.75) return '"bad"x'
+      if (r < 0.78) return '"open\n'
+      if (r < 0.85) return '\r'
+      return 'in"side'
+    }
+    for (let round = 0; round < 400; round++) {
+      let text = ''
+      const rows = 1 + Math.floor(rand() * 12)
+      for (let row = 0; row < rows; row++) {
+        const cols = 1 + Math.floor(rand() * 4)
+        const cells: string[] = []
+        for (let c = 0; c < cols; c++) cells.push(cell())
+        text += cells.join(',') + (rand() < 0.5 ? '\n' : '\r\n')
+        if (rand() < 0.1) text += '\n'
+      }
+      if (rand() < 0.3) text = text.replace(/\r?\n$/, '')
+      const limit = [4, 12, 30, 80, 200][Math.floor(rand() * 5)] as number
+      const utf8 = rand() < 0.8
+      const expected = referenceLimited(text, limit, utf8)
+      const sizes = [1 + Math.floor(rand() * 9), 1 + Math.floor(rand() * 40)]
+      const where = `${JSON.stringify(text)} limit ${limit} utf8 ${utf8} pieces ${sizes}`
+      expect(parseLimited(text, [text.length || 1], limit, utf8), where).toMatchObject(expected)
+      expect(parseLimited(text, sizes, limit, utf8), where).toMatchObject(expected)
+    }
+  })
+
+  it('skips a 64 MiB record pushed in 64 KiB blocks without holding it (heap stays bounded)', () => {
+    const BLOCK = 64 * 1024
+    const events: string[] = []
+    const parser = new CsvParser(
+      COMMA,
+      {
+        record: (fields, line) => events.push(`${line}:${fields.join('|')}`),
+        malformed: (line, raw, message, code) => events.push(`${line}:${code}:${raw.length}:${message.slice(0, 29)}`)
+      },
+      1,
+      { maxRecordBytes: 1 << 20 }
+    )
+    globalThis.gc?.()
+    const base = process.memoryUsage().heapUsed
+    let peak = 0
+    parser.push('a,b\n1,"', false)
+    // Quoted line breaks, delimiters and doubled quotes all through it: one '\n' per 64 blocks.
+    const mixed = 'y,""' + 'z'.repeat(BLOCK - 5) + '\n'
+    for (let k = 0; k < 1024; k++) {
+      parser.push(k % 64 === 0 ? Buffer.from(mixed, 'latin1').toString('latin1') : freshText(BLOCK, 'x'), false)
+      if (k % 16 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - base)
+    }
+    parser.push('",z\n2,c\n', true)
+    expect(events).toEqual(['1:a|b', `2:RECORD_TOO_LARGE:${RAW_TEXT_LIMIT_CHARS}:the record is at least 64 MiB`, '19:2|c'])
+    // Holding the record would take 64 MB and more; blocks are garbage as soon as they are parsed.
+    expect(peak).toBeLessThan(32 * 1024 * 1024)
+  })
+})
+
+describe('JsonlParser record size limit', () => {
+  function parseJsonl(text: string, sizes: number[], maxRecordBytes: number, utf8 = true): { events: string[]; messages: string[]; line: number } {
+    const events: string[] = []
+    const messages: string[] = []
+    const parser = new JsonlParser(
+      {
+        record: (rec, line, raw) => events.push(`${line} record ${raw}`),
+        malformed: (line, raw, message, code) => {
+          events.push(`${line} ${code} ${raw}`)
+          messages.push(message)
+        }
+      },
+      1,
+      { maxRecordBytes, utf8 }
+    )
+    const pieces = chunk(text, sizes)
+    pieces.forEach((c, k) => parser.push(c, k === pieces.length - 1))
+    return { events, messages, line: parser.line }
+  }
+
+  it('passes a line of exactly the limit and fails one byte more, with the lines after it numbered right', () => {
+    const at = '{"a":"' + 'x'.repeat(10) + '"}' // 18 bytes
+    const over = '{"a":"' + 'x'.repeat(11) + '"}' // 19 bytes
+    const text = `${at}\n${over}\r\n\n{"b":1}\r\n${at}`
+    for (const sizes of [[text.length], [1], [5], [3, 17]]) {
+      const out = parseJsonl(text, sizes, 18)
+      expect(out.events, `pieces of ${sizes}`).toEqual([`1 record ${at}`, `2 RECORD_TOO_LARGE ${over}`, '4 record {"b":1}', `5 record ${at}`])
+      expect(out.messages[0]).toMatch(/19 bytes.*more than the 18 bytes allowed.*policy\.maxRecordSize/)
+    }
+  })
+
+  it('counts UTF-8 bytes of a line', () => {
+    const line = '{"a":"ééé"}' // 14 bytes, 11 characters
+    expect(parseJsonl(line + '\n', [1], 14).events).toEqual([`1 record ${line}`])
+    expect(parseJsonl(line + '\n', [1], 13).events).toEqual([`1 RECORD_TOO_LARGE ${line}`])
+    expect(parseJsonl(line + '\n', [1], 11, false).events).toEqual([`1 record ${line}`])
+  })
+
+  it('skips a 64 MiB line pushed in 64 KiB blocks without holding it, and goes on after it', () => {
+    const events: string[] = []
+    const parser = new JsonlParser(
+      {
+        record: (_rec, line, raw) => events.push(`${line} ${raw}`),
+        malformed: (line, raw, message, code) => events.push(`${line} ${code} ${raw.length} ${message.slice(0, 29)}`)
+      },
+      1,
+      { maxRecordBytes: 1 << 20 }
+    )
+    globalThis.gc?.()
+    const base = process.memoryUsage().heapUsed
+    let peak = 0
+    parser.push('{"n":1}\n{"big":"', false)
+    for (let k = 0; k < 1024; k++) {
+      parser.push(freshText(64 * 1024, 'x'), false)
+      if (k % 16 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - base)
+    }
+    parser.push('"}\r\n   \n{"n":3}', true)
+    expect(events).toEqual(['1 {"n":1}', `2 RECORD_TOO_LARGE ${RAW_TEXT_LIMIT_CHARS} the record is at least 64 MiB`, '4 {"n":3}'])
+    expect(peak).toBeLessThan(32 * 1024 * 1024)
+  })
+
+  it('a huge line of white space is a blank line, not a record', () => {
+    expect(parseJsonl('{"a":1}\n' + ' '.repeat(5000) + '\n{"a":2}\n', [100], 1000).events).toEqual(['1 record {"a":1}', '3 record {"a":2}'])
   })
 })

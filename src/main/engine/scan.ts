@@ -16,6 +16,7 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { createHash } from 'node:crypto'
+import { DEFAULT_MAX_RECORD_BYTES, formatBytes, MAX_RECORD_BYTES_CEILING } from '../../shared/failures'
 
 export interface ScanOptions {
   format: 'csv' | 'jsonl'
@@ -25,6 +26,29 @@ export interface ScanOptions {
   header: boolean
   /** A boundary is placed at the first record end at or after each multiple of this from the previous boundary. */
   targetPartitionBytes: number
+  /**
+   * csv with header: the largest header record (the job's record size limit; default
+   * DEFAULT_MAX_RECORD_BYTES). The header is read into memory whole, so a bigger one (a file
+   * without line breaks) makes scanFile throw a HeaderTooLargeError. Data records are the
+   * workers' business: the scan only counts their bytes.
+   */
+  maxRecordBytes?: number
+}
+
+/** The header record is larger than the record size limit; the message is for the analyst and names no file (the caller does). */
+export class HeaderTooLargeError extends Error {
+  constructor(
+    readonly line: number,
+    readonly size: number,
+    readonly limit: number
+  ) {
+    super(
+      `its header row (line ${line}) is ${formatBytes(size)} (${size.toLocaleString('en-US')} bytes), more than the ${formatBytes(limit)} allowed for one record, ` +
+        `so the file was not processed: it may have no line breaks, or a quote in its header is never closed` +
+        (size <= MAX_RECORD_BYTES_CEILING ? '; if the header really is that long, raise policy.maxRecordSize in the job' : '')
+    )
+    this.name = 'HeaderTooLargeError'
+  }
 }
 
 export interface ScanResult {
@@ -208,6 +232,12 @@ export function scanFile(path: string, opts: ScanOptions): ScanResult {
 
     let headerBytes: Buffer | null = null
     if (headerStart >= 0) {
+      // Up to here the header's bytes were only counted; this is where it would be held whole.
+      let size = headerEnd - headerStart
+      const limit = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES
+      // The '\r' of a "\r\n" line end is no part of the record.
+      if (size === limit + 1 && byteAt(fd, headerEnd - 1) === CR) size--
+      if (size > limit) throw new HeaderTooLargeError(headerLine ?? 1, size, limit)
       let h = Buffer.allocUnsafe(headerEnd - headerStart)
       // The header may span blocks long gone from `buf`; it is small, so
       // reading it again (from the page cache) is simpler than stitching.
@@ -254,6 +284,11 @@ function readFull(fd: number, buf: Buffer, position: number): number {
     off += n
   }
   return off
+}
+
+function byteAt(fd: number, position: number): number {
+  const b = Buffer.allocUnsafe(1)
+  return readSync(fd, b, 0, 1, position) === 1 ? (b[0] as number) : -1
 }
 
 /** Offset of the first `byte` at or after `from` (before `end`), or -1. */

@@ -11,6 +11,19 @@
 //   record that runs past the end of the pushed text. Its state survives
 //   between pushes, so a record longer than a block (a 10 MB quoted field) is
 //   scanned once, not again from its start on every push.
+//
+// Record size limit: a record is held whole until it ends, so one enormous
+// record (a 1 GB line) would exhaust memory. A record larger than
+// maxRecordBytes is reported as RECORD_TOO_LARGE instead: once what is carried
+// between pushes passes the limit, the parser stops keeping the record's text
+// (only a short excerpt) and runs the same state machine to find where the
+// record ends, so line numbers and the records after it stay right. Sizes are
+// bytes of the record's text without its line end: UTF-8 bytes, or one per
+// character for single-byte encodings. Counting UTF-8 bytes costs a scan, so
+// it is done only for records long enough to be near the limit (a character
+// is at most 3 UTF-8 bytes per UTF-16 unit).
+
+import { DEFAULT_MAX_RECORD_BYTES, RAW_TEXT_LIMIT_CHARS, recordTooLargeMessage } from '../../shared/failures'
 
 export interface CsvDialect {
   /** One char, e.g. ',', '\t', ';', '|'. */
@@ -19,11 +32,58 @@ export interface CsvDialect {
   quote: string
 }
 
+/** Why a record could not be read: broken quotes (or bad JSON), or larger than the limit. */
+export type ReadFailure = 'PARSE_ERROR' | 'RECORD_TOO_LARGE'
+
 export interface CsvSink {
   /** One well-formed record. `line` is the 1-based physical line where the record starts. */
   record(fields: string[], line: number): void
-  /** One malformed record (broken quotes). It is still a record for accounting: the caller counts it as failed. */
-  malformed(line: number, raw: string, message: string): void
+  /**
+   * One record that cannot be read. It is still a record for accounting: the caller counts it as
+   * failed. For RECORD_TOO_LARGE, `raw` is only the record's first RAW_TEXT_LIMIT_CHARS characters.
+   */
+  malformed(line: number, raw: string, message: string, code: ReadFailure): void
+}
+
+export interface RecordLimit {
+  /** Largest record, in bytes of its text without the line end. Default DEFAULT_MAX_RECORD_BYTES. */
+  maxRecordBytes?: number
+  /** The text was decoded from UTF-8, so sizes count UTF-8 bytes (default); false: one byte per character. */
+  utf8?: boolean
+}
+
+const NON_ASCII = /[^\x00-\x7f]/
+
+/** UTF-8 length of s[from, to): what the text took in the file, if it was UTF-8. */
+export function utf8Length(s: string, from: number, to: number): number {
+  let n = to - from
+  if (n <= 0) return 0
+  if (!NON_ASCII.test(from === 0 && to === s.length ? s : s.slice(from, to))) return n
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    // 2 bytes below U+0800, 3 above; a surrogate pair is 4 bytes for 2 units.
+    if (c >= 0x80) n += c < 0x800 || (c & 0xf800) === 0xd800 ? 1 : 2
+  }
+  return n
+}
+
+/** Limits resolved for a parser: `gray` is the character count up to which a record cannot be over the limit. */
+export function resolveLimit(opts: RecordLimit | undefined): { max: number; utf8: boolean; gray: number } {
+  const max = Math.max(0, Math.floor(opts?.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES))
+  const utf8 = opts?.utf8 ?? true
+  return { max, utf8, gray: utf8 ? Math.floor(max / 3) : max }
+}
+
+/** First `max` characters of parts.join('') + tail, without joining everything. */
+export function headOf(parts: readonly string[] | null, tail: string, max: number = RAW_TEXT_LIMIT_CHARS): string {
+  let out = ''
+  if (parts !== null) {
+    for (const p of parts) {
+      if (out.length >= max) return out
+      out += p.length <= max - out.length ? p : p.slice(0, max - out.length)
+    }
+  }
+  return out.length >= max ? out : out + tail.slice(0, max - out.length)
 }
 
 const LF = 10
@@ -95,6 +155,31 @@ export class CsvParser {
   /** Raw text of the record from earlier texts; null when it began in `s`. */
   private parts: string[] | null = null
   private partsEndCR = false
+  /** Characters in `parts`, and their size in bytes once they are long enough to be near the limit (-1 before). */
+  private partsChars = 0
+  private partsBytes = -1
+
+  // Record size limit (see the top of the file).
+  private readonly maxBytes: number
+  private readonly utf8: boolean
+  /** Records of at most this many characters are within the limit whatever their characters. */
+  private readonly gray: number
+  /** The record in progress is over the limit: its text is no longer kept, only counted. */
+  private skipping = false
+  /** Bytes of the skipped record so far: exact up to where skipping began, then one per character (a lower bound). */
+  private skipSize = 0
+  /** Characters of the skipped record so far, and its first RAW_TEXT_LIMIT_CHARS of them. */
+  private skipChars = 0
+  private skipExcerpt = ''
+  /** Skipped record: size of its first physical line in bytes (lower bound), or -1 when it had no '\n' when skipping began. */
+  private skipFirstLine = -1
+  private skipFirstExcerpt = ''
+  /** skipSize when skipping began: the first line is at least this big when it had no '\n' by then. */
+  private skipSizeAtStart = 0
+  /** The skipped text so far ends with '\r', counted in skipSize and skipChars, which a '\n' next would make a line end. */
+  private skipEndCR = false
+  /** After the final push: the line to parse again from (see resumeLine). */
+  private resumeAt: number | null = null
 
   // lastRaw(): bounds in `s` of the last delivered record, plus the raw text
   // it had in earlier texts. Stored as numbers so the fast path pays two
@@ -104,7 +189,7 @@ export class CsvParser {
   private rawPrefix: string[] | null = null
   private rawCut = false
 
-  constructor(dialect: CsvDialect, sink: CsvSink, firstLine: number) {
+  constructor(dialect: CsvDialect, sink: CsvSink, firstLine: number, limit?: RecordLimit) {
     const { delimiter, quote } = dialect
     if (delimiter.length !== 1 || quote.length !== 1) {
       throw new RangeError('CSV delimiter and quote must each be one character')
@@ -119,6 +204,10 @@ export class CsvParser {
     this.quoteCode = quote.charCodeAt(0)
     this.sink = sink
     this.ln = firstLine
+    const { max, utf8, gray } = resolveLimit(limit)
+    this.maxBytes = max
+    this.utf8 = utf8
+    this.gray = gray
   }
 
   /** True if, after push(..., true), the text ended inside an open quoted field. */
@@ -133,6 +222,25 @@ export class CsvParser {
    */
   get line(): number {
     return this.ln
+  }
+
+  /**
+   * Set after the final push when a quote that is never closed opened a record too large to keep:
+   * as for any never-closed quote, only the record's first line is reported and parsing must go
+   * on from the line after it, but that text was not kept. The caller reads its input again from
+   * the start of this line, calls reopen() and pushes it (a final push at the end again). The
+   * re-parse ends every record at its first quoted line break (see unterminated()), so this
+   * happens at most once per parser.
+   */
+  get resumeLine(): number | null {
+    return this.resumeAt
+  }
+
+  /** Accept pushes again after a final push that set resumeLine; the next text must start at that line. */
+  reopen(): void {
+    if (this.resumeAt === null) throw new Error('CsvParser.reopen called without a resumeLine')
+    this.resumeAt = null
+    this.finished = false
   }
 
   /** Feed decoded text. Text need not end on a record boundary unless final is true; the parser keeps the incomplete tail internally. */
@@ -155,6 +263,15 @@ export class CsvParser {
     if (prefix === null) return this.s.slice(this.rawStart, this.rawEnd)
     const raw = prefix.join('') + this.s.slice(this.rawStart, this.rawEnd)
     return this.rawCut ? raw.slice(0, -1) : raw
+  }
+
+  /** Fast path: reports the line s[pos, end) as too large and returns true if it is over the limit. */
+  private lineTooLarge(pos: number, end: number, line: number): boolean {
+    const s = this.s
+    const bytes = this.utf8 ? utf8Length(s, pos, end) : end - pos
+    if (bytes <= this.maxBytes) return false
+    this.sink.malformed(line, s.slice(pos, Math.min(end, pos + RAW_TEXT_LIMIT_CHARS)), recordTooLargeMessage(bytes, this.maxBytes, false), 'RECORD_TOO_LARGE')
+    return true
   }
 
   private run(s: string, final: boolean): void {
@@ -182,7 +299,7 @@ export class CsvParser {
       if (nq > nl) {
         let end = nl
         if (end > pos && s.charCodeAt(end - 1) === CR) end--
-        if (end > pos) {
+        if (end > pos && (end - pos <= this.gray || !this.lineTooLarge(pos, end, line))) {
           this.rawStart = pos
           this.rawEnd = end
           sink.record(s.slice(pos, end).split(delim), line)
@@ -206,7 +323,7 @@ export class CsvParser {
         // like the '\r' of "\r\n".
         let end = n
         if (s.charCodeAt(end - 1) === CR) end--
-        if (end > pos) {
+        if (end > pos && (end - pos <= this.gray || !this.lineTooLarge(pos, end, line))) {
           this.rawStart = pos
           this.rawEnd = end
           sink.record(s.slice(pos, end).split(delim), line)
@@ -241,6 +358,8 @@ export class CsvParser {
       this.recLine = this.ln
       this.recStart = i
       this.parts = null
+      this.partsChars = 0
+      this.partsBytes = -1
     }
     const fields = this.fields
     let st = this.st
@@ -341,7 +460,7 @@ export class CsvParser {
           let v = acc + s.slice(fieldStart, nextNl)
           if (v.length > 0 && v.charCodeAt(v.length - 1) === CR) v = v.slice(0, -1)
           at = nextNl
-          if (fields.length === 0 && v === '') {
+          if (fields.length === 0 && v === '' && !this.skipping) {
             // An empty line (or only '\r') that began in an earlier text.
             exit = EXIT_EMPTY
             break
@@ -407,12 +526,16 @@ export class CsvParser {
         // in the first parse, which from there never closed a record again.
         // So this record is never closed either.
         const line = this.recLine
+        if (this.skipping || this.sizeUpTo(at) > this.maxBytes) {
+          this.ln = line + 1
+          return this.tooLarge(at)
+        }
         const opened = this.lastOpenQuoteLine > line ? this.lastOpenQuoteLine : this.quoteLine
         const raw = this.rawUpTo(at)
         this.inRec = false
         this.parts = null
         this.ln = line + 1
-        this.sink.malformed(line, raw, neverClosed(opened))
+        this.sink.malformed(line, raw, neverClosed(opened), 'PARSE_ERROR')
         return at + 1
       }
       default:
@@ -422,12 +545,131 @@ export class CsvParser {
 
   /** Ends the malformed record at `end` (a '\n' index, or the text length at the end of input). */
   private reportBad(end: number): number {
+    if (this.skipping || this.sizeUpTo(end) > this.maxBytes) {
+      if (end < this.n) this.ln++
+      return this.tooLarge(end)
+    }
     const raw = this.rawUpTo(end)
     this.inRec = false
     this.parts = null
     if (end < this.n) this.ln++
-    this.sink.malformed(this.recLine, raw, this.badMessage)
+    this.sink.malformed(this.recLine, raw, this.badMessage, 'PARSE_ERROR')
     return end + 1
+  }
+
+  /**
+   * Size in bytes of the record in progress if it ended at `end` (a '\n' index, or the text
+   * length at the end of input), without a '\r' right before `end`; exact only when it matters,
+   * i.e. over `gray` characters (else the character count, which is then within the limit).
+   */
+  private sizeUpTo(end: number): number {
+    const s = this.s
+    let e = end
+    if (e > this.recStart && s.charCodeAt(e - 1) === CR) e--
+    // As in rawUpTo(): one '\r' before the '\n' is the line end, also when it ended the previous text.
+    const cut = this.parts !== null && end === 0 && this.partsEndCR ? 1 : 0
+    const chars = this.partsChars + (e - this.recStart) - cut
+    if (chars <= this.gray || !this.utf8) return chars
+    return this.bytesOfParts() + utf8Length(s, this.recStart, e) - cut
+  }
+
+  /** UTF-8 size of `parts`, computed once and then kept up to date by outOfText(). */
+  private bytesOfParts(): number {
+    if (this.partsBytes < 0) {
+      let b = 0
+      if (this.parts !== null) for (const p of this.parts) b += utf8Length(p, 0, p.length)
+      this.partsBytes = b
+    }
+    return this.partsBytes
+  }
+
+  /**
+   * Reports the record in progress, ending at `end` (a '\n' index or the text length), as too
+   * large and clears it. The caller has set `ln`.
+   */
+  private tooLarge(end: number): number {
+    const s = this.s
+    let e = end
+    if (e > this.recStart && s.charCodeAt(e - 1) === CR) e--
+    let size: number
+    let excerpt: string
+    const atLeast = this.skipping
+    if (this.skipping) {
+      const cut = end === 0 && this.skipEndCR ? 1 : 0
+      size = this.skipSize + (e - this.recStart) - cut
+      excerpt = this.skipExcerptTo(e).slice(0, this.skipChars + (e - this.recStart) - cut)
+    } else {
+      size = this.sizeUpTo(end)
+      const chars = this.partsChars + (e - this.recStart) - (this.parts !== null && end === 0 && this.partsEndCR ? 1 : 0)
+      excerpt = headOf(this.parts, s.slice(this.recStart, Math.min(e, this.recStart + RAW_TEXT_LIMIT_CHARS))).slice(0, chars)
+    }
+    this.clearRecord()
+    this.sink.malformed(this.recLine, excerpt, recordTooLargeMessage(size, this.maxBytes, atLeast), 'RECORD_TOO_LARGE')
+    return end + 1
+  }
+
+  private clearRecord(): void {
+    this.inRec = false
+    this.parts = null
+    this.partsChars = 0
+    this.partsBytes = -1
+    this.skipping = false
+    this.skipExcerpt = ''
+    this.skipFirstExcerpt = ''
+    this.acc = ''
+    this.fields = []
+  }
+
+  /**
+   * The record carried between pushes went over the limit: keep an excerpt and what its first
+   * line was (for a quote that turns out never to be closed, see unterminatedSkipped()), drop the
+   * text, and from here on only follow the record to its end.
+   */
+  private startSkipping(size: number): void {
+    const parts = this.parts ?? []
+    this.skipping = true
+    this.skipSizeAtStart = size
+    // `size` left out a final '\r' that may end the line; counted from here on like any other.
+    this.skipEndCR = this.partsEndCR
+    this.skipSize = size + (this.partsEndCR ? 1 : 0)
+    this.skipChars = this.partsChars
+    this.skipExcerpt = headOf(parts, '')
+    this.skipFirstLine = -1
+    this.skipFirstExcerpt = ''
+    for (let k = 0; k < parts.length; k++) {
+      const p = parts[k] as string
+      const nl = p.indexOf('\n')
+      if (nl === -1) continue
+      const firstParts = parts.slice(0, k)
+      let tail = p.slice(0, nl)
+      if (tail.length === 0 && k > 0 && this.partsEndCRAt(k - 1)) {
+        // The '\r' of "\r\n" ended the previous part.
+        const prev = firstParts.pop() as string
+        firstParts.push(prev.slice(0, -1))
+      } else if (tail.length > 0 && tail.charCodeAt(tail.length - 1) === CR) tail = tail.slice(0, -1)
+      let bytes = 0
+      for (const fp of firstParts) bytes += this.utf8 ? utf8Length(fp, 0, fp.length) : fp.length
+      this.skipFirstLine = bytes + (this.utf8 ? utf8Length(tail, 0, tail.length) : tail.length)
+      this.skipFirstExcerpt = headOf(firstParts, tail)
+      break
+    }
+    this.parts = null
+    this.partsChars = 0
+    this.partsBytes = -1
+    this.acc = ''
+    this.fields.length = 0
+  }
+
+  /** skipExcerpt completed up to RAW_TEXT_LIMIT_CHARS with the current text up to `end`. */
+  private skipExcerptTo(end: number): string {
+    const ex = this.skipExcerpt
+    const room = RAW_TEXT_LIMIT_CHARS - ex.length
+    return room <= 0 || end <= this.recStart ? ex : ex + this.s.slice(this.recStart, Math.min(end, this.recStart + room))
+  }
+
+  private partsEndCRAt(k: number): boolean {
+    const p = this.parts?.[k]
+    return p !== undefined && p.length > 0 && p.charCodeAt(p.length - 1) === CR
   }
 
   /** Raw text of the record in progress from its start to `end` in `s`, without a '\r' right before `end`. */
@@ -445,6 +687,10 @@ export class CsvParser {
 
   /** Delivers the finished record whose terminator is at `end` ('\n' index, or the text length at the end of input). */
   private deliver(end: number): number {
+    if (this.skipping || this.sizeUpTo(end) > this.maxBytes) {
+      if (end < this.n) this.ln++
+      return this.tooLarge(end)
+    }
     const s = this.s
     const parts = this.parts
     this.inRec = false
@@ -476,11 +722,38 @@ export class CsvParser {
   private outOfText(final: boolean): number {
     const n = this.n
     if (!final) {
+      if (this.skipping) {
+        // Only counted; what the state machine built from this text is dropped.
+        this.skipSize += n - this.recStart
+        this.skipExcerpt = this.skipExcerptTo(n)
+        this.skipChars += n - this.recStart
+        if (n > this.recStart) this.skipEndCR = this.s.charCodeAt(n - 1) === CR
+        this.acc = ''
+        this.fields.length = 0
+        return n
+      }
       const part = this.s.slice(this.recStart, n)
       if (this.parts === null) this.parts = [part]
       else this.parts.push(part)
       if (part.length > 0) this.partsEndCR = part.charCodeAt(part.length - 1) === CR
+      this.partsChars += part.length
+      if (this.partsChars > this.gray) {
+        // Near the limit: measure exactly. A '\r' at the very end may be half of the record's
+        // "\r\n", which does not count, so it is left out until the next text says.
+        const cr = this.partsEndCR ? 1 : 0
+        let size = this.partsChars - cr
+        if (size <= this.maxBytes && this.utf8) {
+          this.partsBytes = this.partsBytes < 0 ? this.bytesOfParts() : this.partsBytes + utf8Length(part, 0, part.length)
+          size = this.partsBytes - cr
+        }
+        if (size > this.maxBytes) this.startSkipping(size)
+      }
       return n
+    }
+    if (this.skipping) {
+      if (this.st === S_Q) return this.unterminatedSkipped()
+      // The input ends the skipped record.
+      return this.tooLarge(n) - 1
     }
     switch (this.st) {
       case S_FIELD:
@@ -537,15 +810,16 @@ export class CsvParser {
    * opened after that line start, else the record's own quote.
    */
   private unterminated(): number {
+    // Held in memory, so at most the limit plus one text long.
     const full = (this.parts === null ? '' : this.parts.join('')) + this.s.slice(this.recStart, this.n)
     const line = this.recLine
     const message = neverClosed(this.quoteLine)
-    this.inRec = false
-    this.parts = null
+    this.clearRecord()
     this.ended = true
     const nl = full.indexOf('\n')
     let first = nl === -1 ? full : full.slice(0, nl)
     if (first.length > 0 && first.charCodeAt(first.length - 1) === CR) first = first.slice(0, -1)
+    const firstSize = first.length <= this.gray || !this.utf8 ? first.length : utf8Length(first, 0, first.length)
     if (nl === -1) {
       this.ln = line
     } else {
@@ -555,7 +829,51 @@ export class CsvParser {
       this.recovering = true
       this.lastOpenQuoteLine = this.quoteLine
     }
-    this.sink.malformed(line, first, message)
+    if (firstSize > this.maxBytes) {
+      this.sink.malformed(line, first.slice(0, RAW_TEXT_LIMIT_CHARS), recordTooLargeMessage(firstSize, this.maxBytes, false), 'RECORD_TOO_LARGE')
+    } else this.sink.malformed(line, first, message, 'PARSE_ERROR')
+    return this.n
+  }
+
+  /**
+   * unterminated() for a record that was too large to keep. The broken record is its first line,
+   * as there; if that line was shorter than the limit it is reported as the broken quote, and
+   * the caller must feed the text after it again (resumeLine), since it was not kept.
+   */
+  private unterminatedSkipped(): number {
+    const line = this.recLine
+    const hadNewline = this.ln > line
+    const n = this.n
+    // At the end of the input a final '\r' is a line end whose '\n' is missing.
+    const cut = (n > this.recStart ? this.s.charCodeAt(n - 1) === CR : this.skipEndCR) ? 1 : 0
+    const total = this.skipSize + (n - this.recStart) - cut
+    const firstSize = this.skipFirstLine
+    const firstExcerpt = this.skipFirstExcerpt
+    const excerpt = this.skipExcerptTo(n).slice(0, this.skipChars + (n - this.recStart) - cut)
+    const message = neverClosed(this.quoteLine)
+    this.clearRecord()
+    this.ended = true
+    if (!hadNewline) {
+      // One line to the end of the input: that line is the record, and it is too large.
+      this.ln = line
+      this.sink.malformed(line, excerpt, recordTooLargeMessage(total, this.maxBytes, true), 'RECORD_TOO_LARGE')
+      return this.n
+    }
+    this.ln = line + 1
+    this.resumeAt = line + 1
+    this.recovering = true
+    this.lastOpenQuoteLine = this.quoteLine
+    if (firstSize < 0) {
+      // No line break in the part that was kept: the first line alone is over the limit.
+      const nl = excerpt.indexOf('\n')
+      let first = nl === -1 ? excerpt : excerpt.slice(0, nl)
+      if (nl !== -1 && first.length > 0 && first.charCodeAt(first.length - 1) === CR) first = first.slice(0, -1)
+      this.sink.malformed(line, first, recordTooLargeMessage(this.skipSizeAtStart, this.maxBytes, true), 'RECORD_TOO_LARGE')
+    } else if (firstSize > this.maxBytes) {
+      this.sink.malformed(line, firstExcerpt, recordTooLargeMessage(firstSize, this.maxBytes, false), 'RECORD_TOO_LARGE')
+    } else {
+      this.sink.malformed(line, firstExcerpt, message, 'PARSE_ERROR')
+    }
     return this.n
   }
 }
