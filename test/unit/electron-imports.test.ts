@@ -19,7 +19,7 @@ describe('electron imports', () => {
 
   it('the shell has its modules', () => {
     expect(files).toEqual(
-      expect.arrayContaining(['index.ts', 'security.ts', 'ipc.ts', 'engine-process.ts', 'engine-supervisor.ts', 'window-state.ts', 'menu-template.ts', 'run-tracker.ts', 'desktop-methods.ts'])
+      expect.arrayContaining(['index.ts', 'security.ts', 'ipc.ts', 'engine-process.ts', 'engine-supervisor.ts', 'window-state.ts', 'menu-template.ts', 'run-tracker.ts', 'desktop-methods.ts', 'folder-grants.ts'])
     )
   })
 

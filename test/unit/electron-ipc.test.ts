@@ -1,9 +1,21 @@
 // The IPC edge: who may call (table-driven), what shape a call must have, and the handler driven
 // with fake invoke events, so nothing untrusted reaches the engine and nothing throws across.
-import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron'
+import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron'
 import { describe, expect, it } from 'vitest'
 import type { Result } from '../../src/shared/api'
-import { CALL_CHANNEL, checkCall, createCallHandler, EVENT_CHANNEL, isTrustedSender, REFUSED_SENDER, registerIpc, sendEvent, type SenderFrame } from '../../src/main/electron/ipc'
+import {
+  CALL_CHANNEL,
+  checkCall,
+  createCallHandler,
+  createDroppedPathListener,
+  DROPPED_PATH_CHANNEL,
+  EVENT_CHANNEL,
+  isTrustedSender,
+  REFUSED_SENDER,
+  registerIpc,
+  sendEvent,
+  type SenderFrame
+} from '../../src/main/electron/ipc'
 import { APP_ORIGIN } from '../../src/main/electron/security'
 
 const PROD = [APP_ORIGIN]
@@ -167,15 +179,127 @@ describe('the call handler', () => {
   it('registers exactly one channel and can remove it', () => {
     const handled: string[] = []
     const removed: string[] = []
-    const fakeIpc = { handle: (channel: string) => handled.push(channel), removeHandler: (channel: string) => removed.push(channel) }
-    const dispose = registerIpc(fakeIpc as unknown as Pick<IpcMain, 'handle' | 'removeHandler'>, {
+    const listened: string[] = []
+    const fakeIpc = {
+      handle: (channel: string) => handled.push(channel),
+      removeHandler: (channel: string) => removed.push(channel),
+      on: (channel: string) => listened.push(channel),
+      removeListener: (channel: string) => removed.push(channel)
+    }
+    const dispose = registerIpc(fakeIpc as unknown as Pick<IpcMain, 'handle' | 'removeHandler' | 'on' | 'removeListener'>, {
       allowedOrigins: PROD,
       isOurWindow: () => true,
       forward: async () => ({ ok: true, value: null })
     })
     expect(handled).toEqual([CALL_CHANNEL])
+    expect(listened).toEqual([])
     dispose()
     expect(removed).toEqual([CALL_CHANNEL])
+  })
+
+  it('with onDroppedPath, also listens on the dropped-path channel, and removes both', () => {
+    const listened: [string, unknown][] = []
+    const removed: [string, unknown][] = []
+    const fakeIpc = {
+      handle: () => {},
+      removeHandler: (channel: string) => removed.push([channel, null]),
+      on: (channel: string, l: unknown) => listened.push([channel, l]),
+      removeListener: (channel: string, l: unknown) => removed.push([channel, l])
+    }
+    const dispose = registerIpc(fakeIpc as unknown as Pick<IpcMain, 'handle' | 'removeHandler' | 'on' | 'removeListener'>, {
+      allowedOrigins: PROD,
+      isOurWindow: () => true,
+      forward: async () => ({ ok: true, value: null }),
+      onDroppedPath: () => {}
+    })
+    expect(listened.map(([c]) => c)).toEqual([DROPPED_PATH_CHANNEL])
+    dispose()
+    expect(removed).toEqual([
+      [CALL_CHANNEL, null],
+      [DROPPED_PATH_CHANNEL, listened[0]?.[1]]
+    ])
+  })
+})
+
+describe('the folder guard', () => {
+  const ours = { id: 1 } as WebContents
+  const event = { sender: ours, senderFrame: { url: 'app://batchery/index.html', parent: null } } as unknown as IpcMainInvokeEvent
+  const refusal = { code: 'forbidden' as const, message: 'Batchery can only use folders you chose.' }
+
+  function setup(guard: (m: string, p: Record<string, unknown>) => Promise<typeof refusal | null>) {
+    const forwarded: string[] = []
+    const guarded: string[] = []
+    const handler = createCallHandler({
+      allowedOrigins: PROD,
+      isOurWindow: (c) => c.id === ours.id,
+      forward: async (method) => {
+        forwarded.push(method)
+        return { ok: true, value: null }
+      },
+      local: { 'dialogs.pickFolder': async () => ({ ok: true, value: { path: null } }) },
+      guard: async (method, params) => {
+        guarded.push(method)
+        return guard(method, params)
+      }
+    })
+    return { handler, forwarded, guarded }
+  }
+
+  it('is asked before forwarding: a refusal is the answer and the engine never sees the call', async () => {
+    const { handler, forwarded } = setup(async (_m, p) => (p.folder === '/etc' ? refusal : null))
+    expect(await handler(event, 'inputs.preview', { folder: '/etc' })).toEqual({ ok: false, error: refusal })
+    expect(forwarded).toEqual([])
+    expect(await handler(event, 'inputs.preview', { folder: '/data/in' })).toEqual({ ok: true, value: null })
+    expect(forwarded).toEqual(['inputs.preview'])
+  })
+
+  it('is not asked for untrusted senders, unknown methods or methods main answers itself', async () => {
+    const { handler, guarded } = setup(async () => null)
+    await handler({ ...event, senderFrame: { url: 'https://evil.test/', parent: null } } as unknown as IpcMainInvokeEvent, 'inputs.preview', { folder: '/data' })
+    await handler(event, 'fs.read', { path: '/etc' })
+    expect(await handler(event, 'dialogs.pickFolder', {})).toEqual({ ok: true, value: { path: null } })
+    expect(guarded).toEqual([])
+  })
+
+  it('fails closed: a guard that throws refuses the call', async () => {
+    const { handler, forwarded } = setup(async () => {
+      throw new Error('realpath exploded')
+    })
+    const r = await handler(event, 'inputs.preview', { folder: '/data/in' })
+    expect(r.ok).toBe(false)
+    expect(forwarded).toEqual([])
+  })
+})
+
+describe('the dropped-path listener', () => {
+  const ours = { id: 1 } as WebContents
+  const stranger = { id: 2 } as WebContents
+  const message = (url: string, opts: { parent?: unknown; sender?: WebContents } = {}) =>
+    ({ sender: opts.sender ?? ours, senderFrame: { url, parent: opts.parent ?? null } }) as unknown as IpcMainEvent
+
+  it('passes the path on from our page only', () => {
+    const got: unknown[] = []
+    const warnings: string[] = []
+    const listener = createDroppedPathListener({
+      allowedOrigins: PROD,
+      isOurWindow: (c) => c.id === ours.id,
+      forward: async () => ({ ok: true, value: null }),
+      onDroppedPath: (p) => got.push(p),
+      log: { warn: (msg) => warnings.push(msg), error: (msg) => warnings.push(msg) }
+    })
+    listener(message('app://batchery/index.html#/jobs/new'), '/data/in')
+    listener(message('app://batchery/index.html', { parent: {} }), '/etc')
+    listener(message('app://batchery/index.html', { sender: stranger }), '/etc')
+    listener(message('https://evil.test/'), '/etc')
+    const disposed = {
+      sender: ours,
+      get senderFrame(): never {
+        throw new Error('Render frame was disposed')
+      }
+    } as unknown as IpcMainEvent
+    expect(() => listener(disposed, '/etc')).not.toThrow()
+    expect(got).toEqual(['/data/in'])
+    expect(warnings).toHaveLength(4)
   })
 })
 

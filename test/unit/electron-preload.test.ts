@@ -1,6 +1,7 @@
 // The preload, with electron mocked at the edge: window.api is exactly { call, subscribe,
-// pathForFile, capabilities }; calls go over the one invoke channel; listeners get only the
-// payload, never the IPC event; nothing hands out ipcRenderer.
+// pathForFile, pickFolder, capabilities }; calls go over the one invoke channel; listeners get only
+// the payload, never the IPC event; nothing hands out ipcRenderer; a dropped path is reported to
+// main (which grants it) before the page gets it.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
@@ -13,6 +14,7 @@ const fake = vi.hoisted(() => {
     exposed: new Map<string, unknown>(),
     ipcListeners: new Map<string, IpcListener[]>(),
     invoked: [] as unknown[][],
+    sent: [] as unknown[][],
     invokeImpl: (..._args: unknown[]): Promise<unknown> => Promise.resolve({ ok: true, value: 'pong' }),
     pathImpl: (_file: unknown): string => '/home/ana/exports/orders.csv'
   }
@@ -26,6 +28,9 @@ vi.mock('electron', () => ({
     invoke: (...args: unknown[]) => {
       fake.invoked.push(args)
       return fake.invokeImpl(...args)
+    },
+    send: (...args: unknown[]) => {
+      fake.sent.push(args)
     }
   },
   webUtils: { getPathForFile: (file: unknown) => fake.pathImpl(file) }
@@ -35,6 +40,7 @@ interface ExposedApi {
   call(method: unknown, params: unknown): Promise<unknown>
   subscribe(event: unknown, listener: unknown): () => void
   pathForFile(file: unknown): string
+  pickFolder(options?: unknown): Promise<unknown>
   capabilities: Record<string, unknown>
 }
 
@@ -54,7 +60,7 @@ beforeAll(async () => {
 describe('the preload', () => {
   it('exposes window.api and nothing else', () => {
     expect([...fake.exposed.keys()]).toEqual(['api'])
-    expect(Object.keys(api).sort()).toEqual(['call', 'capabilities', 'pathForFile', 'subscribe'])
+    expect(Object.keys(api).sort()).toEqual(['call', 'capabilities', 'pathForFile', 'pickFolder', 'subscribe'])
     expect(api.capabilities).toEqual({ desktop: true })
     expect(Object.isFrozen(api.capabilities)).toBe(true)
   })
@@ -132,12 +138,31 @@ describe('the preload', () => {
     }
   })
 
-  it("gives a dropped file's real path, or '' when it has none", () => {
+  it("gives a dropped file's real path, having told main about it first; '' when it has none", () => {
+    fake.sent.length = 0
     expect(api.pathForFile({ name: 'orders.csv' })).toBe('/home/ana/exports/orders.csv')
+    expect(fake.sent).toEqual([['batchery:dropped-path', '/home/ana/exports/orders.csv']])
+    fake.pathImpl = () => ''
+    expect(api.pathForFile({ name: 'made-in-page.csv' })).toBe('')
     fake.pathImpl = () => {
       throw new TypeError('Expected a File')
     }
     expect(api.pathForFile('nope')).toBe('')
+    expect(fake.sent).toHaveLength(1)
+  })
+
+  it('opens the folder dialog through main, passing only a purpose and a start folder', async () => {
+    fake.invoked.length = 0
+    fake.invokeImpl = () => Promise.resolve({ ok: true, value: { path: '/data/in' } })
+    expect(await api.pickFolder({ purpose: 'input', defaultPath: '/data', title: 'Pick your home folder', properties: ['openFile'] })).toEqual({ ok: true, value: { path: '/data/in' } })
+    await api.pickFolder()
+    await api.pickFolder({ purpose: 7, defaultPath: {} })
+    expect(fake.invoked).toEqual([
+      ['batchery:call', 'dialogs.pickFolder', { purpose: 'input', defaultPath: '/data' }],
+      ['batchery:call', 'dialogs.pickFolder', {}],
+      ['batchery:call', 'dialogs.pickFolder', {}]
+    ])
+    fake.invokeImpl = () => Promise.resolve({ ok: true, value: 'pong' })
   })
 })
 

@@ -1,15 +1,19 @@
-// The contract over Electron IPC: one invoke channel for calls, one channel for events. Main only
-// checks who is calling and what shape the call has, then forwards; the engine's dispatcher
-// validates params with the contract's schemas (the one trust boundary).
+// The contract over Electron IPC: one invoke channel for calls, one channel for events, and one
+// message channel on which the preload reports the path of a file or folder the user dropped (or
+// picked with a file input), so main can grant it (folder-grants.ts). Main checks who is calling,
+// what shape the call has and, through the guard, that the paths it names are in folders the user
+// chose, then forwards; the engine's dispatcher validates params with the contract's schemas.
 //
 // Electron is only imported for its types: index.ts passes the real ipcMain, tests a fake.
-import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron'
+import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron'
 import { methods, type ApiError, type Result } from '../../shared/api'
 import type { Logger } from '../engine/log'
 import { originOf } from './security'
 
 export const CALL_CHANNEL = 'batchery:call'
 export const EVENT_CHANNEL = 'batchery:event'
+/** Preload -> main, fire and forget: the real path of something the user dropped (webUtils.getPathForFile). */
+export const DROPPED_PATH_CHANNEL = 'batchery:dropped-path'
 
 /** What the sender check needs to know about the frame a call came from. */
 export interface SenderFrame {
@@ -59,10 +63,14 @@ export interface IpcOptions {
   forward: (method: string, params: Record<string, unknown>) => Promise<Result<unknown>>
   /** Desktop-only methods main answers itself (they need the shell). */
   local?: Readonly<Record<string, LocalMethod>>
+  /** Checked before a call is forwarded to the engine: null lets it through, an error refuses it. */
+  guard?: (method: string, params: Record<string, unknown>) => Promise<ApiError | null>
+  /** A path the preload saw the user drop, from a trusted sender (unchecked otherwise: validate it). */
+  onDroppedPath?: (path: unknown) => void
   log?: Pick<Logger, 'warn' | 'error'>
 }
 
-function senderFrameOf(event: IpcMainInvokeEvent): SenderFrame | null {
+function senderFrameOf(event: Pick<IpcMainInvokeEvent, 'senderFrame'>): SenderFrame | null {
   const frame = event.senderFrame
   if (!frame) return null // the frame navigated away or was destroyed before the call arrived
   return { url: frame.url, isMainFrame: frame.parent === null }
@@ -81,7 +89,10 @@ export function createCallHandler(opts: IpcOptions): (event: IpcMainInvokeEvent,
       const checked = checkCall(method, params, local)
       if (!checked.ok) return checked
       const handler = Object.hasOwn(local, checked.method) ? local[checked.method] : undefined
-      return handler ? await handler(checked.params) : await opts.forward(checked.method, checked.params)
+      if (handler) return await handler(checked.params)
+      const refusal = opts.guard ? await opts.guard(checked.method, checked.params) : null
+      if (refusal) return { ok: false, error: refusal }
+      return await opts.forward(checked.method, checked.params)
     } catch (e) {
       opts.log?.error('ipc call failed', { error: (e as Error)?.message })
       return { ok: false, error: FORWARD_FAILED }
@@ -89,10 +100,31 @@ export function createCallHandler(opts: IpcOptions): (event: IpcMainInvokeEvent,
   }
 }
 
-/** Registers the one call channel; returns a function that removes it. */
-export function registerIpc(ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>, opts: IpcOptions): () => void {
+/** The listener for DROPPED_PATH_CHANNEL: passes the path on only from a trusted sender. It never throws. */
+export function createDroppedPathListener(opts: IpcOptions): (event: IpcMainEvent, path: unknown) => void {
+  return (event, path) => {
+    try {
+      const frame = senderFrameOf(event)
+      if (!opts.isOurWindow(event.sender) || !isTrustedSender(frame, opts.allowedOrigins)) {
+        opts.log?.warn('dropped path refused: untrusted sender', { url: frame?.url.slice(0, 200) ?? null })
+        return
+      }
+      opts.onDroppedPath?.(path)
+    } catch (e) {
+      opts.log?.error('dropped path failed', { error: (e as Error)?.message })
+    }
+  }
+}
+
+/** Registers the call channel (and the dropped-path channel when asked); returns a function that removes them. */
+export function registerIpc(ipcMain: Pick<IpcMain, 'handle' | 'removeHandler' | 'on' | 'removeListener'>, opts: IpcOptions): () => void {
   ipcMain.handle(CALL_CHANNEL, createCallHandler(opts))
-  return () => ipcMain.removeHandler(CALL_CHANNEL)
+  const dropped = opts.onDroppedPath ? createDroppedPathListener(opts) : null
+  if (dropped) ipcMain.on(DROPPED_PATH_CHANNEL, dropped)
+  return () => {
+    ipcMain.removeHandler(CALL_CHANNEL)
+    if (dropped) ipcMain.removeListener(DROPPED_PATH_CHANNEL, dropped)
+  }
 }
 
 /** What travels on EVENT_CHANNEL: the event's name and its plain payload. */

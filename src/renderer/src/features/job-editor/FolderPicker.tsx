@@ -1,18 +1,72 @@
-import { useCallback, useEffect, useState } from 'react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 import type { ApiError, FolderListing } from '../../../../shared/api'
 import { call, toApiError } from '../../api/client'
+import { desktopApi, type DesktopApi } from '../../api/window-api'
 import { Dialog } from '../../components/Dialog'
 import { ErrorNotice } from '../../components/ErrorNotice'
 import { formatBytes } from '../../components/format'
+import { joinChild } from './paths'
 
 /** The most files listed under the folders, so a huge folder stays quick to show. */
 const FILES_SHOWN = 12
 
+type FolderPickerProps = { open: boolean; startPath: string; onChoose: (path: string) => void; onClose: () => void }
+
 /**
- * Choose a folder on this machine by walking the engine's listing (inputs.browse): the browser
- * stands-in for a dropped folder, since the page cannot see real paths.
+ * Choose a folder. In the desktop app: the system's folder dialog, through main, which grants the
+ * folder chosen (the desktop app reaches only folders the user chose). In the browser (`batchery
+ * serve`, behind the per-launch token, the user at the same machine): a picker walking the
+ * engine's listing (inputs.browse), the stand-in for a dropped folder, since a browser page cannot
+ * see real paths.
  */
-export function FolderPicker(props: { open: boolean; startPath: string; onChoose: (path: string) => void; onClose: () => void }): React.JSX.Element {
+export function FolderPicker(props: FolderPickerProps): React.JSX.Element {
+  const pickFolder = desktopApi()?.pickFolder
+  return pickFolder ? <SystemFolderPicker {...props} pickFolder={pickFolder} /> : <BrowserFolderPicker {...props} />
+}
+
+/** Opens the native dialog each time `open` turns true; shows something only when that fails. */
+function SystemFolderPicker(props: FolderPickerProps & { pickFolder: NonNullable<DesktopApi['pickFolder']> }): React.JSX.Element {
+  const { open, startPath, pickFolder } = props
+  const [error, setError] = useState<ApiError | null>(null)
+  // One dialog per opening, even when React runs the effect twice (StrictMode).
+  const asking = useRef(false)
+  const handlers = useRef({ onChoose: props.onChoose, onClose: props.onClose })
+  handlers.current = { onChoose: props.onChoose, onClose: props.onClose }
+
+  useEffect(() => {
+    if (!open || asking.current) return
+    asking.current = true
+    setError(null)
+    pickFolder({ purpose: 'input', ...(startPath ? { defaultPath: startPath } : {}) })
+      .then((r) => {
+        if (!r.ok) setError(r.error)
+        else if (r.value.path) handlers.current.onChoose(r.value.path)
+        else handlers.current.onClose()
+      })
+      .catch(() => setError({ code: 'internal', message: 'The folder dialog could not be opened. Try again.' }))
+      .finally(() => {
+        asking.current = false
+      })
+  }, [open, startPath, pickFolder])
+
+  return (
+    <Dialog
+      open={open && error !== null}
+      title="Choose the input folder"
+      onClose={props.onClose}
+      testId="folder-picker"
+      footer={
+        <button type="button" className="btn" onClick={props.onClose}>
+          Close
+        </button>
+      }
+    >
+      <ErrorNotice error={error} />
+    </Dialog>
+  )
+}
+
+function BrowserFolderPicker(props: FolderPickerProps): React.JSX.Element {
   const { open, startPath } = props
   const [listing, setListing] = useState<FolderListing | null>(null)
   const [error, setError] = useState<ApiError | null>(null)
@@ -109,9 +163,4 @@ export function FolderPicker(props: { open: boolean; startPath: string; onChoose
       </div>
     </Dialog>
   )
-}
-
-function joinChild(parent: string, name: string): string {
-  const sep = parent.includes('\\') && !parent.includes('/') ? '\\' : '/'
-  return parent.endsWith('/') || parent.endsWith('\\') ? parent + name : parent + sep + name
 }
