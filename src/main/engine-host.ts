@@ -5,6 +5,7 @@
 import type { EventName, Result } from '../shared/api'
 import { createDispatcher } from './engine/dispatcher'
 import { Engine } from './engine/engine'
+import { Scheduler, SchedulerBusyError } from './engine/scheduler'
 import { defaultHome } from './engine/paths'
 import { engineLogger } from './engine/log'
 
@@ -31,14 +32,26 @@ try {
   const log = engineLogger(engine.home)
   const dispatcher = createDispatcher(engine, log)
   for (const event of EVENTS) dispatcher.subscribe(event, (payload) => parent.postMessage({ type: 'event', event, payload }))
+  // Schedules and folder watches run here, so they keep running while the window is closed
+  // (the app stays in the tray). Another Batchery (a daemon) may already run them for this home.
+  const scheduler = new Scheduler(engine, { log })
+  try {
+    scheduler.start()
+  } catch (e) {
+    if (!(e instanceof SchedulerBusyError)) throw e
+    log.warn('schedules are run by another Batchery process', { message: e.message })
+  }
   parent.on('message', ({ data }) => {
     if (data.type === 'call') {
       void dispatcher.call(data.method, data.params).then((result) => parent.postMessage({ type: 'result', id: data.id, result }))
     } else if (data.type === 'shutdown') {
-      void engine.shutdown().then(() => {
-        engine.close()
-        process.exit(0)
-      })
+      void scheduler
+        .stop()
+        .then(() => engine.shutdown())
+        .then(() => {
+          engine.close()
+          process.exit(0)
+        })
     }
   })
   log.info('engine process started', { home: engine.home, pid: process.pid })

@@ -1,9 +1,10 @@
 // The composition root (src/main/electron/index.ts) with electron replaced by fakes at the edge:
 // no Electron binary can run here, so this drives the wiring instead: start-up order, the window's
 // security settings, IPC to the supervised engine, events to the page and the tray, a
-// notification that opens its run, close-to-tray, open-output-folder and quitting.
+// notification that opens its run, close-to-tray, open-output-folder, folders only the user chose
+// (saved jobs', dropped, picked in the dialog) and quitting.
 import { EventEmitter } from 'node:events'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 
@@ -139,6 +140,11 @@ const fake = vi.hoisted(() => {
     },
     whenReady: () => readyPromise,
     isReady: () => ready,
+    loginSettings: { openAtLogin: false, wasOpenedAsHidden: false },
+    getLoginItemSettings: () => app.loginSettings,
+    setLoginItemSettings: (s: { openAtLogin: boolean }) => {
+      app.loginSettings = { ...app.loginSettings, openAtLogin: s.openAtLogin }
+    },
     getAppPath: () => '/repo',
     quitCalls: 0,
     quit: () => {
@@ -157,6 +163,9 @@ const fake = vi.hoisted(() => {
     FakeNotification,
     forks: [] as { args: unknown[]; child: InstanceType<typeof FakeChild> }[],
     ipcHandlers: new Map<string, Handler>(),
+    ipcListeners: new Map<string, Handler>(),
+    dialogs: [] as unknown[][],
+    dialogAnswer: { canceled: true, filePaths: [] as string[] },
     protocolHandlers: new Map<string, Handler>(),
     privileged: [] as unknown[],
     appMenu: null as unknown,
@@ -199,14 +208,26 @@ vi.mock('electron', () => ({
     getPrimaryDisplay: () => ({ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }),
     getAllDisplays: () => [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }]
   },
-  ipcMain: { handle: (channel: string, h: Handler) => fake.ipcHandlers.set(channel, h), removeHandler: () => {} },
+  ipcMain: {
+    handle: (channel: string, h: Handler) => fake.ipcHandlers.set(channel, h),
+    removeHandler: () => {},
+    on: (channel: string, h: Handler) => fake.ipcListeners.set(channel, h),
+    removeListener: () => {}
+  },
   shell: {
     openExternal: async (url: string) => {
       fake.opened.push(url)
     },
     showItemInFolder: (p: string) => fake.shown.push(p)
   },
-  dialog: { showMessageBox: async () => ({ response: 1 }), showErrorBox: () => {} },
+  dialog: {
+    showMessageBox: async () => ({ response: 1 }),
+    showErrorBox: () => {},
+    showOpenDialog: async (...args: unknown[]) => {
+      fake.dialogs.push(args)
+      return fake.dialogAnswer
+    }
+  },
   utilityProcess: {
     fork: (...args: unknown[]) => {
       const child = new fake.FakeChild()
@@ -235,11 +256,22 @@ function pageCall(method: string, params: unknown): Promise<unknown> {
   const w = win()
   return handler({ sender: w.webContents, senderFrame: { url: 'app://batchery/index.html#/jobs', parent: null } }, method, params) as Promise<unknown>
 }
-/** Answers the engine's latest call of this method. */
+/** What the preload sends when the page asks for a dropped file's path. */
+function pageDrops(path: string): void {
+  const listener = fake.ipcListeners.get('batchery:dropped-path')
+  if (!listener) throw new Error('no dropped-path listener')
+  listener({ sender: win().webContents, senderFrame: { url: 'app://batchery/index.html#/jobs/new', parent: null } }, path)
+}
+const answered = new Set<unknown>()
+/** Answers the engine's latest call of this method not answered yet. */
 function answer(method: string, result: unknown): void {
-  const call = [...child().sent].reverse().find((m) => m.type === 'call' && m.method === method)
+  const call = [...child().sent].reverse().find((m) => m.type === 'call' && m.method === method && !answered.has(m.id))
   if (!call) throw new Error(`no ${method} call sent to the engine`)
+  answered.add(call.id)
   child().emit('message', { type: 'result', id: call.id, result })
+}
+function callsTo(method: string): number {
+  return child().sent.filter((m) => m.type === 'call' && m.method === method).length
 }
 function trayLabels(): string[] {
   return (fake.FakeTray.last?.menu?.template ?? []).map((i) => String(i.label ?? i.type))
@@ -354,6 +386,62 @@ describe('the main process', () => {
     answer('runs.get', { ok: true, value: { outputs: [], outputFolder } })
     expect(await pending).toEqual({ ok: true, value: { shown: outputFolder } })
     expect(fake.shown).toEqual([outputFolder])
+  })
+
+  it('reaches only folders the user chose: saved jobs\', dropped and picked ones', async () => {
+    const folder = (name: string) => {
+      const p = join(appData, name)
+      mkdirSync(p, { recursive: true })
+      return p
+    }
+    const jobIn = folder('job-in')
+    const dropped = folder('dropped')
+    const picked = folder('picked')
+    const elsewhere = folder('elsewhere')
+    // Main read the saved jobs at start (queued until the engine was ready).
+    answer('jobs.list', { ok: true, value: [{ name: 'orders', definition: { input: { folder: 'job-in' }, output: { folder: 'job-out' } }, baseDir: appData }] })
+
+    const preview = async (path: string) => {
+      const before = callsTo('inputs.preview')
+      const pending = pageCall('inputs.preview', { folder: path })
+      await tick()
+      if (callsTo('inputs.preview') > before) answer('inputs.preview', { ok: true, value: { folder: path } })
+      return pending
+    }
+    expect(await preview(join(jobIn, 'sub'))).toEqual({ ok: true, value: { folder: join(jobIn, 'sub') } })
+    const refused = (await preview(elsewhere)) as { ok: boolean; error: { code: string; message: string } }
+    expect(refused.ok).toBe(false)
+    expect(refused.error.code).toBe('forbidden')
+    expect(refused.error.message).toContain('Batchery can only use folders you chose')
+    expect(await preview(`${jobIn}/../elsewhere`)).toMatchObject({ ok: false, error: { code: 'forbidden' } })
+
+    // A drop: the preload reports the path, then the page uses it.
+    expect(await preview(dropped)).toMatchObject({ ok: false })
+    pageDrops(dropped)
+    expect(await preview(dropped)).toEqual({ ok: true, value: { folder: dropped } })
+    pageDrops('relative/path')
+    pageDrops(join(appData, 'does-not-exist'))
+
+    // The dialog: attached to the window, folders only; what is chosen is granted.
+    fake.dialogAnswer = { canceled: false, filePaths: [picked] }
+    expect(await pageCall('dialogs.pickFolder', { purpose: 'input', defaultPath: dropped })).toEqual({ ok: true, value: { path: picked } })
+    expect(fake.dialogs).toHaveLength(1)
+    expect(fake.dialogs[0]?.[0]).toBe(win())
+    expect(fake.dialogs[0]?.[1]).toEqual({ title: 'Choose the input folder', buttonLabel: 'Use this folder', properties: ['openDirectory', 'createDirectory'], defaultPath: dropped })
+    expect(await preview(picked)).toEqual({ ok: true, value: { folder: picked } })
+    expect(await preview(`${picked}-clean`)).toEqual({ ok: true, value: { folder: `${picked}-clean` } })
+
+    // Kept for the next start.
+    const saved = JSON.parse(readFileSync(join(appData, 'Batchery', 'granted-folders.json'), 'utf8')) as { folders: string[] }
+    expect(saved.folders).toEqual([dropped, `${dropped}-clean`, picked, `${picked}-clean`])
+
+    // When jobs change, main reads them again.
+    const lists = callsTo('jobs.list')
+    child().emit('message', { type: 'event', event: 'jobs.changed', payload: { name: 'orders' } })
+    expect(callsTo('jobs.list')).toBe(lists + 1)
+    answer('jobs.list', { ok: true, value: [] })
+    await tick()
+    expect(await preview(jobIn)).toMatchObject({ ok: false, error: { code: 'forbidden' } })
   })
 
   it('on quit, stops the engine before letting the app exit', async () => {

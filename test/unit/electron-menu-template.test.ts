@@ -98,6 +98,21 @@ describe('trayMenuTemplate', () => {
     expect(escapeMenuLabel('x'.repeat(100), 'linux').endsWith('…')).toBe(true)
   })
 
+  it('offers "Start Batchery when I log in" as a checkbox where the system supports it, and toggles it', () => {
+    let enabled = false
+    const items = trayMenuTemplate({
+      runs: [],
+      platform: 'win32',
+      actions: { open: () => {}, openRun: () => {}, quit: () => {}, startAtLogin: { enabled, set: (on) => (enabled = on) } }
+    })
+    const login = items.find((i) => i.label === 'Start Batchery when I log in')
+    expect(login).toMatchObject({ type: 'checkbox', checked: false })
+    ;(login?.click as () => void)()
+    expect(enabled).toBe(true)
+    expect(items.map((i) => i.label ?? `(${i.type})`).slice(-3)).toEqual(['Open Batchery', 'Start Batchery when I log in', 'Quit Batchery'])
+    expect(build([]).labels).not.toContain('Start Batchery when I log in')
+  })
+
   it('summarises the runs in the tooltip', () => {
     expect(trayTooltip([])).toBe('Batchery')
     expect(trayTooltip([run(1)])).toBe('Batchery — 1 run in progress')

@@ -1,8 +1,9 @@
 // The Electron main process: windows, tray, notifications, menu and forwarding, nothing else.
 // The engine runs in its own utilityProcess (engine-process.ts), and every rule lives in a pure
 // module beside this one (security, ipc, engine-supervisor, window-state, run-tracker,
-// menu-template, desktop-methods); this file only wires them to Electron.
+// menu-template, desktop-methods, folder-grants); this file only wires them to Electron.
 import { existsSync } from 'node:fs'
+import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, protocol, screen, session, shell, Tray, utilityProcess } from 'electron'
@@ -10,6 +11,7 @@ import pino from 'pino'
 import type { EventName, Events, RunDetail, RunProgressEvent } from '../../shared/api'
 import { createLogger, type Logger } from '../engine/log'
 import { createDesktopMethods } from './desktop-methods'
+import { FolderGate, FolderGrants, GRANTS_FILE, loadGrantedFolders, nodeFs, saveGrantedFolders } from './folder-grants'
 import { createEngineProcess, engineHostPath } from './engine-process'
 import type { EngineStatus, EngineSupervisor } from './engine-supervisor'
 import { registerIpc, sendEvent } from './ipc'
@@ -58,6 +60,7 @@ function startDesktop(): void {
   let tray: Tray | null = null
   let trayTimer: ReturnType<typeof setTimeout> | null = null
   let engine: EngineSupervisor | null = null
+  let folderGate: FolderGate | null = null
   let quitting = false
   let engineStopped = false
   let toldAboutTray = false
@@ -176,7 +179,22 @@ function startDesktop(): void {
     const template = trayMenuTemplate({
       runs,
       platform: process.platform,
-      actions: { open: () => showWindow(), openRun: (runId) => showWindow(runHash(runId)), quit: () => app.quit() }
+      actions: {
+        open: () => showWindow(),
+        openRun: (runId) => showWindow(runHash(runId)),
+        quit: () => app.quit(),
+        // Electron supports login items on Windows and macOS only.
+        startAtLogin:
+          process.platform === 'win32' || process.platform === 'darwin'
+            ? {
+                enabled: app.getLoginItemSettings().openAtLogin,
+                set: (on) => {
+                  app.setLoginItemSettings({ openAtLogin: on, openAsHidden: true, args: ['--hidden'] })
+                  refreshTray()
+                }
+              }
+            : undefined
+      }
     })
     tray.setContextMenu(Menu.buildFromTemplate(template))
     tray.setToolTip(trayTooltip(runs))
@@ -219,6 +237,8 @@ function startDesktop(): void {
     } else if (event === 'run.progressed') {
       tracker.progressed(payload as RunProgressEvent)
       scheduleTrayRefresh()
+    } else if (event === 'jobs.changed') {
+      void folderGate?.refreshJobFolders()
     }
     if (mainWindow && !mainWindow.isDestroyed()) sendEvent(mainWindow.webContents, event, payload)
   }
@@ -290,20 +310,45 @@ function startDesktop(): void {
       engine = supervisor
       supervisor.start()
 
+      // The page reaches only folders the user chose (folder-grants.ts); chosen ones are kept in userData.
+      const grantsFile = join(userData, GRANTS_FILE)
+      const grantsLog = log.child('grants')
+      const grants = new FolderGrants({ platform: process.platform, fs: nodeFs }, loadGrantedFolders(grantsFile), (folders) => {
+        try {
+          saveGrantedFolders(grantsFile, folders)
+        } catch (e) {
+          grantsLog.warn('could not save the chosen folders', { error: (e as Error).message })
+        }
+      })
+      const gate = new FolderGate({ grants, platform: process.platform, homedir: homedir(), listJobs: () => supervisor.call('jobs.list', {}), log: grantsLog })
+      folderGate = gate
+      void gate.refreshJobFolders()
+
       registerIpc(ipcMain, {
         allowedOrigins: entry.origins,
         isOurWindow: (contents) => mainWindow !== null && !mainWindow.isDestroyed() && contents.id === mainWindow.webContents.id,
         forward: (method, params) => supervisor.call(method, params),
+        guard: (method, params) => gate.check(method, params),
+        onDroppedPath: (path) => {
+          if (grants.grantDropped(path) === null) grantsLog.warn('a dropped path was not granted', { path: typeof path === 'string' ? path.slice(0, 300) : typeof path })
+        },
         local: createDesktopMethods({
           callEngine: (method, params) => supervisor.call(method, params),
           showItemInFolder: (path) => shell.showItemInFolder(path),
-          exists: existsSync
+          exists: existsSync,
+          showOpenDialog: (options) => {
+            const parent = mainWindow && !mainWindow.isDestroyed() ? mainWindow : null
+            return parent ? dialog.showOpenDialog(parent, options) : dialog.showOpenDialog(options)
+          },
+          grantChosen: (path) => grants.grantChosen(path)
         }),
         log: log.child('ipc')
       })
 
       createTray()
-      showWindow()
+      // Started at login: only the tray, so schedules run without a window popping up.
+      const atLogin = process.argv.includes('--hidden') || app.getLoginItemSettings().wasOpenedAsHidden
+      if (!atLogin) showWindow()
     })
     .catch((e: Error) => {
       log.error('start-up failed', { error: e.message, stack: e.stack })

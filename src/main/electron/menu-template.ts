@@ -79,6 +79,8 @@ export interface TrayActions {
   open(): void
   openRun(runId: string): void
   quit(): void
+  /** Start at login: absent where the system does not support it (Linux). */
+  startAtLogin?: { enabled: boolean; set(on: boolean): void }
 }
 
 /** The tray menu: the runs in progress (each opens its live view), then Open and Quit. */
@@ -95,7 +97,13 @@ export function trayMenuTemplate(opts: { runs: readonly ActiveRun[]; platform: N
       items.push({ label: `${runs.length - MAX_TRAY_RUNS} more in progress…`, click: () => actions.open() })
     }
   }
-  items.push({ type: 'separator' }, { label: 'Open Batchery', click: () => actions.open() }, { label: 'Quit Batchery', click: () => actions.quit() })
+  items.push({ type: 'separator' }, { label: 'Open Batchery', click: () => actions.open() })
+  const login = actions.startAtLogin
+  if (login) {
+    // Schedules only run while Batchery runs: starting it at login keeps them honest after a reboot.
+    items.push({ label: 'Start Batchery when I log in', type: 'checkbox', checked: login.enabled, click: () => login.set(!login.enabled) })
+  }
+  items.push({ label: 'Quit Batchery', click: () => actions.quit() })
   return items
 }
 

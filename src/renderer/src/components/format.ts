@@ -88,3 +88,26 @@ export function baseName(path: string): string {
   const i = Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\'))
   return i >= 0 ? trimmed.slice(i + 1) : trimmed
 }
+
+const shortTimeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' })
+const secondsTimeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' })
+const dateTimeSecondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
+const relativeDayFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
+
+function startOfDay(ms: number): number {
+  const d = new Date(ms)
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime()
+}
+
+/** A time near now as "today at 14:00" or "tomorrow at 07:00"; further away, the date and time. */
+export function formatDueTime(ms: number | null | undefined, now = Date.now(), seconds = false): string {
+  if (ms === null || ms === undefined) return '—'
+  const days = Math.round((startOfDay(ms) - startOfDay(now)) / 86_400_000)
+  if (days >= -1 && days <= 1) return `${relativeDayFormat.format(days, 'day')} at ${(seconds ? secondsTimeFormat : shortTimeFormat).format(new Date(ms))}`
+  return seconds ? dateTimeSecondsFormat.format(new Date(ms)) : formatDateTime(ms)
+}
+
+/** The date and time, with seconds when the time is not on a whole minute (an interval's due times). */
+export function formatDateTimeExact(ms: number): string {
+  return ms % 60_000 === 0 ? formatDateTime(ms) : dateTimeSecondsFormat.format(new Date(ms))
+}

@@ -6,8 +6,12 @@ import { formatBytes, formatCount, formatDateTime, formatDuration, formatPercent
 import { PageHeader } from '../../components/PageHeader'
 import { StatusBadge } from '../../components/StatusBadge'
 import { href, navigate } from '../../routing/routes'
+import { useJobsStore } from '../../stores/jobs-store'
 import { useRunsStore } from '../../stores/runs-store'
+import { useUiStore } from '../../stores/ui-store'
 import { exportJob } from '../jobs/job-file'
+import { RunOnFilesDialog } from '../schedule/RunOnFilesDialog'
+import { SchedulePanel } from '../schedule/SchedulePanel'
 import { parseLogLine } from './log-lines'
 import './history.css'
 
@@ -22,6 +26,18 @@ export function HistoryScreen(props: { name: string }): React.JSX.Element {
   const [selected, setSelected] = useState<string | null>(null)
   const [actionError, setActionError] = useState<ApiError | null>(null)
   const [busy, setBusy] = useState<string | null>(null)
+  const [filesOpen, setFilesOpen] = useState(false)
+  const runOnFilesFor = useUiStore((s) => s.runOnFilesFor)
+  const setRunOnFilesFor = useUiStore((s) => s.setRunOnFilesFor)
+  const refreshJobs = useJobsStore((s) => s.refresh)
+
+  // Files were dropped on this job in a browser, which cannot say where they are: offer the list.
+  useEffect(() => {
+    if (runOnFilesFor === name && job) {
+      setFilesOpen(true)
+      setRunOnFilesFor(null)
+    }
+  }, [runOnFilesFor, name, job, setRunOnFilesFor])
 
   useEffect(() => {
     let live = true
@@ -79,6 +95,16 @@ export function HistoryScreen(props: { name: string }): React.JSX.Element {
             )}
             <button
               type="button"
+              className="btn"
+              disabled={!job}
+              onClick={() => setFilesOpen(true)}
+              data-testid="run-on-files"
+              title="Run the job on some of the files in its input folder"
+            >
+              Run on files…
+            </button>
+            <button
+              type="button"
               className="btn btn-primary"
               disabled={busy !== null || !job}
               onClick={() =>
@@ -97,6 +123,8 @@ export function HistoryScreen(props: { name: string }): React.JSX.Element {
       <ErrorNotice error={jobError} />
       <ErrorNotice error={actionError} onDismiss={() => setActionError(null)} />
       <ErrorNotice error={runsEntry?.error ?? null} />
+
+      {job && <SchedulePanel name={name} definition={job.definition} onChanged={() => void refreshJobs()} />}
 
       <section className="card" aria-labelledby="sec-runs">
         <h2 id="sec-runs">Runs</h2>
@@ -157,6 +185,7 @@ export function HistoryScreen(props: { name: string }): React.JSX.Element {
       </section>
 
       {shown && <RunDetailPanel runId={shown} />}
+      {job && <RunOnFilesDialog open={filesOpen} job={job} onClose={() => setFilesOpen(false)} />}
     </section>
   )
 }

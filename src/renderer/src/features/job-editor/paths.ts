@@ -44,3 +44,9 @@ export function defaultOutputFolder(inputFolder: string): string {
   const t = trimTrailingSeparators(inputFolder)
   return t ? `${t}-clean` : ''
 }
+
+/** A file or folder `name` inside `parent`, with the separator the parent uses. */
+export function joinChild(parent: string, name: string): string {
+  const sep = separatorOf(parent)
+  return parent.endsWith('/') || parent.endsWith('\\') ? parent + name : parent + sep + name
+}

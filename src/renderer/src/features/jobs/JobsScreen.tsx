@@ -1,15 +1,20 @@
 import { useEffect, useMemo, useRef, useState } from 'react'
 import type { ApiError, JobSummary } from '../../../../shared/api'
 import { call, toApiError } from '../../api/client'
+import { isDesktop } from '../../api/transport'
 import { desktopApi } from '../../api/window-api'
 import { DurationBars } from '../../charts/lazy-charts'
 import { ConfirmDialog, Dialog } from '../../components/Dialog'
 import { ErrorNotice } from '../../components/ErrorNotice'
-import { formatAgo, formatDateTime, formatPercent } from '../../components/format'
+import { formatAgo, formatDateTime, formatDueTime, formatPercent } from '../../components/format'
 import { PageHeader } from '../../components/PageHeader'
 import { StatusBadge } from '../../components/StatusBadge'
 import { href, navigate } from '../../routing/routes'
 import { useJobsStore } from '../../stores/jobs-store'
+import { useUiStore } from '../../stores/ui-store'
+import { readDroppedFiles } from '../schedule/dropped-files'
+import { describeTrigger } from '../schedule/schedule-words'
+import '../schedule/schedule.css'
 import { copyName, exportJob, readJobFile } from './job-file'
 import './jobs.css'
 
@@ -28,6 +33,9 @@ export function JobsScreen(): React.JSX.Element {
   const [pending, setPending] = useState<Pending>(null)
   const [busy, setBusy] = useState<string | null>(null)
   const fileInput = useRef<HTMLInputElement>(null)
+  /** Files dropped on a job in a browser, which cannot say where they are. */
+  const [dropRefused, setDropRefused] = useState<{ name: string; message: string } | null>(null)
+  const setRunOnFilesFor = useUiStore((s) => s.setRunOnFilesFor)
 
   useEffect(() => {
     void refresh()
@@ -39,6 +47,7 @@ export function JobsScreen(): React.JSX.Element {
     setBusy(key)
     setError(null)
     setNotice(null)
+    setDropRefused(null)
     try {
       await action()
     } catch (e) {
@@ -53,6 +62,28 @@ export function JobsScreen(): React.JSX.Element {
       const { runId } = await call('runs.start', { job: name })
       navigate(href.run(runId))
     })
+
+  const setScheduleOn = (name: string, enabled: boolean): Promise<void> =>
+    act(`schedule:${name}`, async () => {
+      await call('jobs.setEnabled', { name, enabled })
+      await refresh()
+    })
+
+  /** Files dropped on a job's row: in the desktop app a run over exactly those files. */
+  const onFilesDropped = (name: string, data: DataTransfer): void => {
+    const dropped = readDroppedFiles(data)
+    if (!dropped) return
+    if (!dropped.ok) {
+      setError(null)
+      setNotice(null)
+      setDropRefused({ name, message: dropped.message })
+      return
+    }
+    void act(`run:${name}`, async () => {
+      const { runId } = await call('runs.startWithFiles', { job: name, paths: dropped.paths })
+      navigate(href.run(runId))
+    })
+  }
 
   async function onImportFile(file: File): Promise<void> {
     setError(null)
@@ -85,7 +116,11 @@ export function JobsScreen(): React.JSX.Element {
     <section className="page">
       <PageHeader
         title="Jobs"
-        subtitle="Each job cleans a folder of files the same way every time."
+        subtitle={
+          isDesktop()
+            ? 'Each job cleans a folder of files the same way every time. Drop files on a job to run it on just those files.'
+            : 'Each job cleans a folder of files the same way every time.'
+        }
         actions={
           <>
             <button type="button" className="btn" onClick={() => fileInput.current?.click()} disabled={busy === 'import'} data-testid="import-job">
@@ -117,6 +152,28 @@ export function JobsScreen(): React.JSX.Element {
           <p>{notice}</p>
         </div>
       )}
+      {dropRefused && (
+        <div className="notice notice-info" role="status" data-testid="drop-notice">
+          <div className="notice-body">
+            <p>{dropRefused.message}</p>
+          </div>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => {
+              setRunOnFilesFor(dropRefused.name)
+              setDropRefused(null)
+              navigate(href.job(dropRefused.name))
+            }}
+            data-testid="drop-notice-run-on-files"
+          >
+            Run “{dropRefused.name}” on files…
+          </button>
+          <button type="button" className="btn btn-quiet btn-small" onClick={() => setDropRefused(null)}>
+            Dismiss
+          </button>
+        </div>
+      )}
       {jobs === null ? (
         !listError && <p className="muted">Loading jobs…</p>
       ) : jobs.length === 0 ? (
@@ -133,6 +190,7 @@ export function JobsScreen(): React.JSX.Element {
               <tr>
                 <th scope="col">Job</th>
                 <th scope="col">Last run</th>
+                <th scope="col">Schedule</th>
                 <th scope="col">Success rate</th>
                 <th scope="col">Recent durations</th>
                 <th scope="col">
@@ -147,6 +205,8 @@ export function JobsScreen(): React.JSX.Element {
                   job={job}
                   busy={busy}
                   onRun={() => void runJob(job.name)}
+                  onSchedule={(enabled) => void setScheduleOn(job.name, enabled)}
+                  onFilesDropped={(data) => onFilesDropped(job.name, data)}
                   onDuplicate={() => setPending({ kind: 'duplicate', name: job.name, newName: copyName(job.name, names) })}
                   onDelete={() => setPending({ kind: 'delete', name: job.name })}
                   onExport={() => exportJob(job.name, job.definition)}
@@ -251,6 +311,8 @@ function JobRow(props: {
   job: JobSummary
   busy: string | null
   onRun: () => void
+  onSchedule: (enabled: boolean) => void
+  onFilesDropped: (data: DataTransfer) => void
   onDuplicate: () => void
   onDelete: () => void
   onExport: () => void
@@ -258,8 +320,32 @@ function JobRow(props: {
   const { job } = props
   const last = job.lastRun
   const lastTime = last ? (last.finishedAt ?? last.startedAt) : null
+  const [dragOver, setDragOver] = useState(false)
+  const hasFiles = (e: React.DragEvent): boolean => e.dataTransfer.types.includes('Files')
   return (
-    <tr data-testid={`job-row-${job.name}`}>
+    <tr
+      data-testid={`job-row-${job.name}`}
+      className={dragOver ? 'drop-target' : undefined}
+      title={dragOver ? `Drop to run “${job.name}” on these files` : undefined}
+      onDragOver={(e) => {
+        if (!hasFiles(e)) return
+        // The window's own drop handler would start a new job from them.
+        e.preventDefault()
+        e.stopPropagation()
+        e.dataTransfer.dropEffect = 'copy'
+        setDragOver(true)
+      }}
+      onDragLeave={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragOver(false)
+      }}
+      onDrop={(e) => {
+        if (!hasFiles(e)) return
+        e.preventDefault()
+        e.stopPropagation()
+        setDragOver(false)
+        props.onFilesDropped(e.dataTransfer)
+      }}
+    >
       <th scope="row">
         <a href={href.job(job.name)} className="job-name">
           {job.name}
@@ -277,6 +363,9 @@ function JobRow(props: {
         <div className="muted small" title={formatDateTime(lastTime)}>
           {lastTime ? formatAgo(lastTime) : ''}
         </div>
+      </td>
+      <td>
+        <ScheduleCell job={job} busy={props.busy === `schedule:${job.name}`} onSchedule={props.onSchedule} />
       </td>
       <td>{formatPercent(job.successRate)}</td>
       <td>
@@ -300,5 +389,69 @@ function JobRow(props: {
         </button>
       </td>
     </tr>
+  )
+}
+
+function triggersOf(definition: unknown): unknown[] {
+  const def = typeof definition === 'object' && definition !== null ? (definition as Record<string, unknown>) : {}
+  return Array.isArray(def.triggers) ? def.triggers : []
+}
+
+/** Manual, or the schedule's state with its next time, missed times, and a switch to turn it on or off. */
+function ScheduleCell(props: { job: JobSummary; busy: boolean; onSchedule: (enabled: boolean) => void }): React.JSX.Element {
+  const { job } = props
+  const triggers = triggersOf(job.definition)
+  if (triggers.length === 0) {
+    return (
+      <span className="muted" data-testid={`schedule-${job.name}`} title="Runs only when you start it">
+        Manual
+      </span>
+    )
+  }
+  const words = triggers.map(describeTrigger)
+  const onlyWatch = triggers.every((t) => typeof t === 'object' && t !== null && (t as { watch?: unknown }).watch === true)
+  return (
+    <div className="schedule-cell">
+      <div className="schedule-cell-line">
+        <button
+          type="button"
+          role="switch"
+          aria-checked={job.scheduled}
+          aria-label={job.scheduled ? `Turn off the schedule of ${job.name}` : `Turn on the schedule of ${job.name}`}
+          className={`switch switch-small${job.scheduled ? ' switch-on' : ''}`}
+          onClick={() => props.onSchedule(!job.scheduled)}
+          disabled={props.busy}
+          data-testid={`schedule-toggle-${job.name}`}
+          title={job.scheduled ? 'Turn the schedule off: the job then runs only when you start it' : 'Turn the schedule on'}
+        >
+          <span className="switch-track" aria-hidden="true">
+            <span className="switch-thumb" />
+          </span>
+        </button>
+        <span data-testid={`schedule-${job.name}`} title={formatDateTime(job.nextDueAt)}>
+          {job.scheduled
+            ? job.nextDueAt !== null
+              ? `On · next ${formatDueTime(job.nextDueAt)}`
+              : onlyWatch
+                ? 'On · watching the folder'
+                : 'On'
+            : 'Off'}
+        </span>
+      </div>
+      <div className="muted small" title={words.join('\n')}>
+        {words[0]}
+        {words.length > 1 && ` (+${words.length - 1} more)`}
+      </div>
+      {job.missedRecently > 0 && (
+        <a
+          href={href.job(job.name)}
+          className="badge badge-missed"
+          data-testid={`schedule-missed-${job.name}`}
+          title="Times the job was due but did not run (Batchery was closed or the computer asleep). See them on the job's page."
+        >
+          ⚠ {job.missedRecently} missed
+        </a>
+      )}
+    </div>
   )
 }
