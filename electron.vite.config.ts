@@ -14,7 +14,9 @@ export default defineConfig({
           index: resolve('src/main/electron/index.ts'),
           cli: resolve('src/main/cli/index.ts'),
           'engine-host': resolve('src/main/engine-host.ts'),
-          'partition-worker': resolve('src/workers/partition-worker.ts')
+          'partition-worker': resolve('src/workers/partition-worker.ts'),
+          // files jobs with a module processor (out/main/file-task-worker.js)
+          'file-task-worker': resolve('src/workers/file-task-worker.ts')
         },
         output: { entryFileNames: '[name].js' }
       }
