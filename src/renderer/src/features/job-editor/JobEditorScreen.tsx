@@ -26,6 +26,7 @@ import {
 } from './job-draft'
 import { defaultOutputFolder } from './paths'
 import { PreviewPanel, SectionProblems, type InputSettings } from './PreviewPanel'
+import { ScheduleEditor } from './ScheduleEditor'
 import { PRESETS, StepCard } from './StepsEditor'
 import './job-editor.css'
 
@@ -42,10 +43,11 @@ interface Overrides {
   header: boolean
   encoding: boolean
   include: boolean
+  sheet: boolean
 }
 
-const NO_OVERRIDES: Overrides = { format: false, delimiter: false, header: false, encoding: false, include: false }
-const ALL_OVERRIDES: Overrides = { format: true, delimiter: true, header: true, encoding: true, include: true }
+const NO_OVERRIDES: Overrides = { format: false, delimiter: false, header: false, encoding: false, include: false, sheet: false }
+const ALL_OVERRIDES: Overrides = { format: true, delimiter: true, header: true, encoding: true, include: true, sheet: true }
 
 export function JobEditorScreen(props: { editName?: string }): React.JSX.Element {
   const { editName } = props
@@ -130,10 +132,11 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
       folder,
       ...(include.length ? { include } : {}),
       ...(overrides.format ? { format: draft.format } : {}),
-      ...(overrides.delimiter && draft.format !== 'jsonl' ? { delimiter: draft.delimiter } : {}),
-      ...(overrides.encoding ? { encoding: draft.encoding } : {})
+      ...(overrides.delimiter && (draft.format === 'csv' || draft.format === 'tsv') ? { delimiter: draft.delimiter } : {}),
+      ...(overrides.encoding ? { encoding: draft.encoding } : {}),
+      ...(draft.format === 'xlsx' && draft.sheet ? { sheet: draft.sheet } : {})
     })
-  }, [draft.folder, draft.include, draft.format, draft.delimiter, draft.encoding, overrides])
+  }, [draft.folder, draft.include, draft.format, draft.delimiter, draft.encoding, draft.sheet, overrides])
   const settledPreviewRequest = useDebounced(previewRequest, PREVIEW_DEBOUNCE_MS)
 
   useEffect(() => {
@@ -202,7 +205,7 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
   const placed = useMemo(() => placeProblems(problems), [problems])
   const inputColumns = useMemo(() => {
     if (!preview) return []
-    const headerOff = draft.format !== 'jsonl' && !draft.header && preview.header
+    const headerOff = (draft.format === 'csv' || draft.format === 'tsv' || draft.format === 'xlsx') && !draft.header && preview.header
     return headerOff ? preview.columns.map((_, i) => `column${i + 1}`) : preview.columns.map((c) => c.name)
   }, [preview, draft.format, draft.header])
 
@@ -219,7 +222,8 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
       ...(patch.delimiter !== undefined ? { delimiter: true } : {}),
       ...(patch.header !== undefined ? { header: true } : {}),
       ...(patch.encoding !== undefined ? { encoding: true } : {}),
-      ...(patch.include !== undefined ? { include: true } : {})
+      ...(patch.include !== undefined ? { include: true } : {}),
+      ...(patch.sheet !== undefined ? { sheet: true } : {})
     }))
   }
 
@@ -421,6 +425,8 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
                   <option value="jsonl">JSON lines</option>
                   <option value="csv">CSV</option>
                   <option value="tsv">TSV</option>
+                  <option value="json">JSON array</option>
+                  <option value="xlsx">Excel workbook (.xlsx)</option>
                 </select>
               </label>
               <label className="field">
@@ -461,6 +467,14 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
             <SectionProblems problems={placed.output} />
             <SectionProblems problems={placed.policy} />
           </section>
+
+          <ScheduleEditor
+            value={draft}
+            onChange={(patch) => setDraft((d) => ({ ...d, ...patch }))}
+            triggerProblems={placed.triggers}
+            problems={placed.schedule}
+            isNew={editName === undefined}
+          />
 
           {(placed.other.length > 0 || warnings.length > 0) && (
             <section className="card" aria-label="Other problems">

@@ -19,7 +19,7 @@ const TYPE_LABELS: Record<string, string> = {
   string: 'text'
 }
 
-export type InputSettings = Pick<JobDraft, 'format' | 'delimiter' | 'header' | 'encoding' | 'include'>
+export type InputSettings = Pick<JobDraft, 'format' | 'delimiter' | 'header' | 'encoding' | 'include' | 'sheet'>
 
 /** What was detected in the input folder, each setting overridable, and its first rows. */
 export function PreviewPanel(props: {
@@ -34,11 +34,14 @@ export function PreviewPanel(props: {
   const delimiterChoices = DELIMITERS.some((d) => d.value === settings.delimiter)
     ? DELIMITERS
     : [...DELIMITERS, { value: settings.delimiter, label: `“${settings.delimiter}”` }]
-  const isCsv = settings.format !== 'jsonl'
+  const isCsv = settings.format === 'csv' || settings.format === 'tsv'
+  // Formats whose first row may name the columns.
+  const hasHeaderRow = isCsv || settings.format === 'xlsx'
   const totalBytes = preview?.files.reduce((n, f) => n + f.size, 0) ?? 0
+  const sheets = settings.format === 'xlsx' ? (preview?.sheets ?? []) : []
 
   // Without a header the first row is data and the columns are numbered, as the engine reads it.
-  const headerOff = isCsv && !settings.header && (preview?.header ?? false)
+  const headerOff = hasHeaderRow && !settings.header && (preview?.header ?? false)
   const columns = preview
     ? headerOff
       ? preview.columns.map((c, i) => ({ ...c, name: `column${i + 1}` }))
@@ -55,8 +58,22 @@ export function PreviewPanel(props: {
             <option value="csv">CSV (comma-separated)</option>
             <option value="tsv">TSV (tab-separated)</option>
             <option value="jsonl">JSON lines</option>
+            <option value="json">JSON array</option>
+            <option value="xlsx">Excel workbook (.xlsx)</option>
           </select>
         </label>
+        {sheets.length > 0 && (
+          <label className="field">
+            <span>Sheet</span>
+            <select value={settings.sheet || preview?.sheet || ''} onChange={(e) => props.onChange({ sheet: e.target.value })} data-testid="input-sheet">
+              {sheets.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         {isCsv && (
           <label className="field">
             <span>Delimiter</span>
@@ -69,20 +86,22 @@ export function PreviewPanel(props: {
             </select>
           </label>
         )}
-        {isCsv && (
+        {hasHeaderRow && (
           <label className="field field-check">
             <input type="checkbox" checked={settings.header} onChange={(e) => props.onChange({ header: e.target.checked })} data-testid="input-header" />
             <span>First row holds the column names</span>
           </label>
         )}
-        <label className="field">
-          <span>Encoding</span>
-          <select value={settings.encoding} onChange={(e) => props.onChange({ encoding: e.target.value as Encoding })} data-testid="input-encoding">
-            <option value="utf8">UTF-8</option>
-            <option value="latin1">Latin-1 (ISO 8859-1)</option>
-            <option value="windows-1252">Windows-1252</option>
-          </select>
-        </label>
+        {settings.format !== 'xlsx' && (
+          <label className="field">
+            <span>Encoding</span>
+            <select value={settings.encoding} onChange={(e) => props.onChange({ encoding: e.target.value as Encoding })} data-testid="input-encoding">
+              <option value="utf8">UTF-8</option>
+              <option value="latin1">Latin-1 (ISO 8859-1)</option>
+              <option value="windows-1252">Windows-1252</option>
+            </select>
+          </label>
+        )}
         <label className="field">
           <span>Files to read</span>
           <input
@@ -109,6 +128,7 @@ export function PreviewPanel(props: {
                   .slice(0, 5)
                   .map((f) => f.relPath)
                   .join(', ')}${preview.files.length > 5 ? ', …' : ''}`}
+            {preview.compression === 'gzip' && ' · gzip-compressed: read as it is, never unpacked to disk'}
           </p>
           {columns.length > 0 && (
             <div className="table-scroll preview-table" tabIndex={0} role="region" aria-label="First rows of the input">

@@ -6,8 +6,8 @@ import { defaultOutputFolder, isAbsolutePath, resolvePath } from './paths'
 
 export const VALUE_TYPES = ['string', 'integer', 'number', 'boolean', 'date'] as const
 export type ValueType = (typeof VALUE_TYPES)[number]
-export type InputFormat = 'csv' | 'tsv' | 'jsonl'
-export type OutputFormat = 'jsonl' | 'csv' | 'tsv'
+export type InputFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'
+export type OutputFormat = 'jsonl' | 'csv' | 'tsv' | 'json' | 'xlsx'
 export type Encoding = 'utf8' | 'latin1' | 'windows-1252'
 
 export interface RuleDraft {
@@ -34,6 +34,21 @@ export type StepDraft =
 
 export type StepKind = StepDraft['kind']
 
+/**
+ * One way the job starts by itself. `base` keeps the trigger as it was loaded, so fields this
+ * screen does not edit survive a save.
+ */
+export type TriggerDraft =
+  | { id: string; kind: 'cron'; cron: string; timezone: string; base: Record<string, unknown> }
+  | { id: string; kind: 'every'; every: string; base: Record<string, unknown> }
+  | { id: string; kind: 'watch'; settle: string; base: Record<string, unknown> }
+  /** A trigger this screen cannot show as a form, edited as JSON. */
+  | { id: string; kind: 'raw'; text: string; base: Record<string, unknown> }
+
+export type TriggerKind = TriggerDraft['kind']
+export type CatchUp = 'none' | 'latest' | 'all'
+export type Overlap = 'skip' | 'queue' | 'cancel'
+
 export interface JobDraft {
   name: string
   folder: string
@@ -42,6 +57,8 @@ export interface JobDraft {
   delimiter: string
   header: boolean
   encoding: Encoding
+  /** xlsx: the sheet to read, by name; '' for the first sheet. */
+  sheet: string
   steps: StepDraft[]
   outputFolder: string
   /** False while the output folder follows the input folder (`<input>-clean`). */
@@ -49,6 +66,12 @@ export interface JobDraft {
   outputFormat: OutputFormat
   layout: 'per-input' | 'merged'
   maxFailedRecords: string
+  triggers: TriggerDraft[]
+  catchUp: CatchUp
+  /** As typed; empty: the engine's default. */
+  catchUpLimit: string
+  overlap: Overlap
+  incremental: boolean
   /** The saved definition this draft was opened from: fields this screen does not edit are kept. */
   base: Record<string, unknown> | null
 }
@@ -68,14 +91,80 @@ export function emptyDraft(): JobDraft {
     delimiter: ',',
     header: true,
     encoding: 'utf8',
+    sheet: '',
     steps: [],
     outputFolder: '',
     outputFolderEdited: false,
     outputFormat: 'jsonl',
     layout: 'per-input',
     maxFailedRecords: '',
+    triggers: [],
+    catchUp: 'latest',
+    catchUpLimit: '',
+    overlap: 'queue',
+    incremental: false,
     base: null
   }
+}
+
+/** A new trigger of a kind; a cron trigger starts in this computer's time zone. */
+export function newTrigger(kind: Exclude<TriggerKind, 'raw'>, timezone: string): TriggerDraft {
+  const id = newId()
+  switch (kind) {
+    case 'cron':
+      return { id, kind, cron: '0 7 * * 1-5', timezone, base: {} }
+    case 'every':
+      return { id, kind, every: '1h', base: {} }
+    case 'watch':
+      return { id, kind, settle: '5s', base: {} }
+  }
+}
+
+export function triggerToJson(t: TriggerDraft): unknown {
+  switch (t.kind) {
+    case 'cron': {
+      const out: Record<string, unknown> = { ...t.base, cron: t.cron }
+      delete out.timezone
+      if (t.timezone.trim()) out.timezone = t.timezone.trim()
+      return out
+    }
+    case 'every':
+      return { ...t.base, every: t.every.trim() }
+    case 'watch': {
+      const out: Record<string, unknown> = { ...t.base, watch: true }
+      delete out.settle
+      if (t.settle.trim()) out.settle = t.settle.trim()
+      return out
+    }
+    case 'raw':
+      try {
+        return JSON.parse(t.text) as unknown
+      } catch {
+        // Sent as it is: the engine says that it is not a trigger.
+        return t.text
+      }
+  }
+}
+
+export function triggerFromJson(value: unknown): TriggerDraft {
+  const id = newId()
+  const obj = asRecord(value)
+  const kinds = (['cron', 'every', 'watch'] as const).filter((k) => obj[k] !== undefined && obj[k] !== false)
+  const raw = (): TriggerDraft => ({ id, kind: 'raw', text: JSON.stringify(value, null, 2), base: {} })
+  if (kinds.length !== 1) return raw()
+  if (typeof obj.cron === 'string' && (obj.timezone === undefined || typeof obj.timezone === 'string')) {
+    const { cron, timezone, ...base } = obj
+    return { id, kind: 'cron', cron, timezone: typeof timezone === 'string' ? timezone : '', base }
+  }
+  if (typeof obj.every === 'string') {
+    const { every, ...base } = obj
+    return { id, kind: 'every', every, base }
+  }
+  if (obj.watch === true && (obj.settle === undefined || typeof obj.settle === 'string')) {
+    const { watch: _watch, settle, ...base } = obj
+    return { id, kind: 'watch', settle: typeof settle === 'string' ? settle : '', base }
+  }
+  return raw()
 }
 
 export function defaultDelimiter(format: InputFormat): string {
@@ -85,17 +174,20 @@ export function defaultDelimiter(format: InputFormat): string {
 const EXTENSIONS: Record<InputFormat, string[]> = {
   csv: ['csv', 'txt'],
   tsv: ['tsv', 'tab', 'txt'],
-  jsonl: ['jsonl', 'ndjson', 'json']
+  jsonl: ['jsonl', 'ndjson', 'json'],
+  json: ['json'],
+  xlsx: ['xlsx', 'xlsm']
 }
 
 /** Which files to read, from what the preview found: the extensions of the detected format. */
 export function includeFor(preview: InputPreview): string {
   const exts = new Set<string>()
   for (const f of preview.files) {
-    const m = /\.([^./\\]+)$/.exec(f.relPath)
+    // orders.csv.gz counts as "csv.gz": compressed files of the format are read too
+    const m = /\.([^./\\]+(?:\.gz)?)$/i.exec(f.relPath)
     if (m?.[1]) exts.add(m[1].toLowerCase())
   }
-  const known = EXTENSIONS[preview.format].filter((e) => exts.has(e))
+  const known = EXTENSIONS[preview.format].flatMap((e) => [e, `${e}.gz`]).filter((e) => exts.has(e))
   if (known.length) return known.map((e) => `*.${e}`).join(', ')
   return exts.size ? [...exts].map((e) => `*.${e}`).join(', ') : '*'
 }
@@ -212,16 +304,22 @@ export function draftToJob(draft: JobDraft): Record<string, unknown> {
   delete input.delimiter
   delete input.header
   delete input.quote
-  if (draft.format !== 'jsonl') {
+  delete input.sheet
+  if (draft.format === 'csv' || draft.format === 'tsv') {
     if (draft.delimiter && draft.delimiter !== defaultDelimiter(draft.format)) input.delimiter = draft.delimiter
     if (!draft.header) input.header = false
     if (baseInput.quote !== undefined) input.quote = baseInput.quote
+  }
+  if (draft.format === 'xlsx') {
+    if (!draft.header) input.header = false
+    if (draft.sheet.trim()) input.sheet = draft.sheet.trim()
+    else if (typeof baseInput.sheet === 'number') input.sheet = baseInput.sheet
   }
   if (draft.encoding !== 'utf8') input.encoding = draft.encoding
   else delete input.encoding
 
   const output: Record<string, unknown> = { ...baseOutput, folder: draft.outputFolder, format: draft.outputFormat, layout: draft.layout }
-  if (draft.outputFormat === 'jsonl') delete output.delimiter
+  if (draft.outputFormat !== 'csv' && draft.outputFormat !== 'tsv') delete output.delimiter
 
   const policy: Record<string, unknown> = { ...basePolicy }
   const maxFailed = draft.maxFailedRecords.trim()
@@ -238,6 +336,14 @@ export function draftToJob(draft: JobDraft): Record<string, unknown> {
   }
   if (Object.keys(policy).length) job.policy = policy
   else delete job.policy
+
+  job.triggers = draft.triggers.map(triggerToJson)
+  job.catchUp = draft.catchUp
+  const limit = draft.catchUpLimit.trim()
+  if (limit === '') delete job.catchUpLimit
+  else job.catchUpLimit = Number.isFinite(Number(limit)) ? Number(limit) : limit
+  job.overlap = draft.overlap
+  job.incremental = draft.incremental
   return job
 }
 
@@ -301,7 +407,7 @@ export function draftFromJob(definition: unknown, baseDir: string): JobDraft {
   const input = asRecord(def.input)
   const output = asRecord(def.output)
   const policy = asRecord(def.policy)
-  const format: InputFormat = input.format === 'tsv' || input.format === 'jsonl' ? input.format : 'csv'
+  const format: InputFormat = input.format === 'tsv' || input.format === 'jsonl' || input.format === 'json' || input.format === 'xlsx' ? input.format : 'csv'
   const folder = typeof input.folder === 'string' ? (isAbsolutePath(input.folder) ? input.folder : resolvePath(baseDir, input.folder)) : ''
   const outFolderRaw = typeof output.folder === 'string' ? output.folder : ''
   const outputFolder = outFolderRaw && !isAbsolutePath(outFolderRaw) ? resolvePath(baseDir, outFolderRaw) : outFolderRaw
@@ -315,12 +421,18 @@ export function draftFromJob(definition: unknown, baseDir: string): JobDraft {
     delimiter: typeof input.delimiter === 'string' ? input.delimiter : defaultDelimiter(format),
     header: input.header !== false,
     encoding,
+    sheet: typeof input.sheet === 'string' ? input.sheet : '',
     steps,
     outputFolder,
     outputFolderEdited: true,
-    outputFormat: output.format === 'csv' || output.format === 'tsv' ? output.format : 'jsonl',
+    outputFormat: output.format === 'csv' || output.format === 'tsv' || output.format === 'json' || output.format === 'xlsx' ? output.format : 'jsonl',
     layout: output.layout === 'merged' ? 'merged' : 'per-input',
     maxFailedRecords: text(policy.maxFailedRecords),
+    triggers: Array.isArray(def.triggers) ? def.triggers.map(triggerFromJson) : [],
+    catchUp: def.catchUp === 'none' || def.catchUp === 'all' ? def.catchUp : 'latest',
+    catchUpLimit: text(def.catchUpLimit),
+    overlap: def.overlap === 'skip' || def.overlap === 'cancel' ? def.overlap : 'queue',
+    incremental: def.incremental === true,
     base: { ...def, input: { ...input, folder }, output: { ...output, folder: outputFolder } }
   }
 }
@@ -362,11 +474,15 @@ export interface PlacedProblems {
   input: { sub: string; message: string }[]
   output: { sub: string; message: string }[]
   policy: { sub: string; message: string }[]
+  /** Per trigger, by index; `sub` is the field (cron, timezone, every, settle) or '' for the whole trigger. */
+  triggers: Map<number, { sub: string; message: string }[]>
+  /** triggers (the list itself), catchUp, catchUpLimit, overlap, incremental. */
+  schedule: { sub: string; message: string }[]
   other: { path: string; message: string }[]
 }
 
 export function placeProblems(problems: { path: string; message: string }[]): PlacedProblems {
-  const placed: PlacedProblems = { steps: new Map(), name: [], input: [], output: [], policy: [], other: [] }
+  const placed: PlacedProblems = { steps: new Map(), name: [], input: [], output: [], policy: [], triggers: new Map(), schedule: [], other: [] }
   for (const p of problems) {
     const step = /^steps\[(\d+)\](?:\.([^.]+))?(?:\.(.*))?$/.exec(p.path)
     if (step) {
@@ -374,6 +490,19 @@ export function placeProblems(problems: { path: string; message: string }[]): Pl
       const list = placed.steps.get(i) ?? []
       list.push({ sub: step[3] ?? '', message: p.message })
       placed.steps.set(i, list)
+      continue
+    }
+    const trigger = /^triggers\[(\d+)\](?:\.(.*))?$/.exec(p.path)
+    if (trigger) {
+      const i = Number(trigger[1])
+      const list = placed.triggers.get(i) ?? []
+      list.push({ sub: trigger[2] ?? '', message: p.message })
+      placed.triggers.set(i, list)
+      continue
+    }
+    const schedule = /^(triggers|catchUp|catchUpLimit|overlap|incremental)(?:\.(.*))?$/.exec(p.path)
+    if (schedule) {
+      placed.schedule.push({ sub: p.path, message: p.message })
       continue
     }
     const section = /^(name|input|output|policy)(?:\.(.*))?$/.exec(p.path)
