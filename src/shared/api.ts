@@ -30,12 +30,45 @@ export interface JobSummary {
   successRate: number | null
   /** Durations of the latest finished runs, oldest first, in ms. */
   recentDurationsMs: number[]
+  /** The job has triggers and its schedule is on. */
+  scheduled: boolean
+  /** Its next due time, when scheduled with a clock trigger. */
+  nextDueAt: number | null
+  /** Due times recorded as missed (not run) among the latest ones. */
+  missedRecently: number
+}
+
+/** A job's schedule: its triggers with their next due times, recent due times and what happened to each, and the ledger. */
+export interface ScheduleView {
+  job: string
+  /** The job's triggers are live (the scheduler runs it). */
+  enabled: boolean
+  triggers: { key: string; label: string; next: number[] }[]
+  catchUp: 'none' | 'latest' | 'all'
+  overlap: 'skip' | 'queue' | 'cancel'
+  incremental: boolean
+  /** Newest first. */
+  dueTimes: {
+    dueAt: number
+    trigger: string
+    /** due and waiting: not started yet; started: has a run; skipped and missed: did not run (see note). */
+    status: 'due' | 'waiting' | 'started' | 'skipped' | 'missed'
+    missed: boolean
+    runId: string | null
+    runStatus: RunStatus | null
+    note: string | null
+  }[]
+  /** Input file versions processed by committed runs, newest first (at most 200). */
+  ledger: { relPath: string; size: number; mtimeMs: number; sha256: string; runId: string; processedAt: number; archivedTo: string | null }[]
+  ledgerTotal: number
 }
 
 export interface RunSummaryView {
   runId: string
   job: string
   jobVersion: number
+  /** records: counts are records; files: each input file is one item (in = done + failed, shown as out). */
+  kind?: 'records' | 'files'
   status: RunStatus
   createdAt: number
   startedAt: number | null
@@ -104,13 +137,18 @@ export interface ColumnPreview {
 export interface InputPreview {
   folder: string
   files: { relPath: string; size: number }[]
-  format: 'csv' | 'tsv' | 'jsonl'
+  format: 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'
   delimiter: string
   header: boolean
   encoding: 'utf8' | 'latin1' | 'windows-1252'
   columns: ColumnPreview[]
   /** The first rows of the first file, as text. */
   rows: string[][]
+  /** The first file is gzip-compressed (what is shown is its decompressed content). */
+  compression?: 'gzip'
+  /** xlsx: the first workbook's sheets, in tab order, and the one shown. */
+  sheets?: string[]
+  sheet?: string
 }
 
 export interface DryRunResult {
@@ -150,14 +188,21 @@ export const methods = {
   'jobs.duplicate': z.object({ name: jobName, newName: jobName }),
   /** Delete a job; its runs stay in history. */
   'jobs.delete': z.object({ name: jobName }),
+  /** A job's schedule: next due times, recent due times and what happened to each, the ledger. */
+  'jobs.schedule': z.object({ name: jobName }),
+  /** Turn a job's schedule on (due times count from now) or off. */
+  'jobs.setEnabled': z.object({ name: jobName, enabled: z.boolean() }),
   /** Detect format, delimiter, header and column types of a folder, and show its first rows. */
   'inputs.preview': z.object({
     folder: z.string().min(1),
     include: z.array(z.string()).optional(),
-    format: z.enum(['csv', 'tsv', 'jsonl']).optional(),
+    format: z.enum(['csv', 'tsv', 'jsonl', 'json', 'xlsx']).optional(),
     delimiter: z.string().length(1).optional(),
     encoding: z.enum(['utf8', 'latin1', 'windows-1252']).optional(),
-    header: z.boolean().optional()
+    header: z.boolean().optional(),
+    /** xlsx: the sheet to show, by name or position (1 is the first); default the first. */
+    sheet: z.union([z.string().min(1), z.number().int().min(1)]).optional(),
+    compression: z.enum(['auto', 'gzip', 'none']).optional()
   }),
   /** List a folder on this machine (the folder picker for the browser, where drops carry no path). */
   'inputs.browse': z.object({ path: z.string().optional() }),
@@ -165,6 +210,8 @@ export const methods = {
   'runs.dryRun': z.object({ job: z.unknown(), baseDir: z.string().optional(), limit: z.number().int().min(1).max(10_000).default(200) }),
   /** Start a run of a saved job; returns at once with the run id. */
   'runs.start': z.object({ job: jobName }),
+  /** Start a run of a saved job over these files only (files dropped onto the job). */
+  'runs.startWithFiles': z.object({ job: jobName, paths: z.array(z.string().min(1).max(4096)).min(1).max(10_000) }),
   /** Start a run over only the failed records of an earlier run, with the job as it is now. */
   'runs.rerunFailed': z.object({ runId }),
   /** Stop handing out partitions; running ones finish. */
@@ -209,7 +256,10 @@ export interface Results {
   'inputs.preview': InputPreview
   'inputs.browse': FolderListing
   'runs.dryRun': DryRunResult
+  'jobs.schedule': ScheduleView
+  'jobs.setEnabled': ScheduleView
   'runs.start': { runId: string }
+  'runs.startWithFiles': { runId: string }
   'runs.rerunFailed': { runId: string }
   'runs.pause': { runId: string; status: RunStatus }
   'runs.resume': { runId: string; status: RunStatus }

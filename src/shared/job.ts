@@ -3,6 +3,7 @@
 //
 // Structural checks live here (zod). Checks that need the input files (does column "amout" exist?)
 // live in the engine's job checker, which reports problems in the same shape.
+import { Cron } from 'croner'
 import { z } from 'zod'
 import { closest } from './suggest'
 
@@ -94,9 +95,27 @@ const stepSchema = z.custom<Step>().superRefine((value, ctx) => {
 const DURATION = /^\d+(\.\d+)?\s*(ms|s|m|h)$/
 const SIZE = /^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)$/i
 
-export const INPUT_FORMATS = ['csv', 'tsv', 'jsonl'] as const
-export const OUTPUT_FORMATS = ['csv', 'tsv', 'jsonl'] as const
+export const INPUT_FORMATS = ['csv', 'tsv', 'jsonl', 'json', 'xlsx'] as const
+export const OUTPUT_FORMATS = ['csv', 'tsv', 'jsonl', 'json', 'xlsx'] as const
+/** gzip: every input file is gzip-compressed; auto (the default): those that start with gzip's signature are. */
+export const COMPRESSIONS = ['auto', 'gzip', 'none'] as const
 export const ENCODINGS = ['utf8', 'latin1', 'windows-1252'] as const
+
+/** When a job runs by itself. A job may have several triggers; each due time runs at most once. */
+export const triggerSchema = z.strictObject({
+  /** Five fields (minute hour day month weekday) or six with seconds first. */
+  cron: z.string().min(1).optional(),
+  /** An IANA time zone like "Europe/Berlin"; default: this computer's. */
+  timezone: z.string().min(1).optional(),
+  every: z.string().regex(DURATION, 'a duration like "15m", "2h" or "30s"').optional(),
+  watch: z.boolean().optional(),
+  /** How long new files must stop changing (size and modified time) before a watched run starts. */
+  settle: z.string().regex(DURATION, 'a duration like "5s"').optional()
+})
+export type Trigger = z.infer<typeof triggerSchema>
+
+export const CATCH_UP = ['none', 'latest', 'all'] as const
+export const OVERLAP = ['skip', 'queue', 'cancel'] as const
 
 export const jobSchema = z.strictObject({
   name: z
@@ -116,15 +135,25 @@ export const jobSchema = z.strictObject({
     quote: z.string().length(1).default('"'),
     encoding: z.preprocess((v) => (v === 'utf-8' ? 'utf8' : v), z.enum(ENCODINGS)).default('utf8'),
     /** CSV: the first row names the columns. Without a header, columns are named column1, column2... */
-    header: z.boolean().default(true)
+    header: z.boolean().default(true),
+    /** Compressed inputs (.gz) are read as they stream, never unpacked to disk. */
+    compression: z.enum(COMPRESSIONS).optional(),
+    /** xlsx: the sheet to read, by name or by position (1 is the first tab); default the first sheet. */
+    sheet: z.union([z.string().min(1), z.number().int().min(1, 'sheets are numbered from 1 (the first tab is 1)')]).optional()
   }),
   steps: z.array(stepSchema).default([]),
   output: z.strictObject({
     folder: z.string().min(1),
     format: z.enum(OUTPUT_FORMATS),
     layout: z.enum(['per-input', 'merged']).default('per-input'),
-    /** File name (without extension) of the merged output; default: the job name. */
-    name: z.string().min(1).optional(),
+    /** File name (without extension) of the merged output; default: the job name. A name, never a path. */
+    name: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^/\\:*?"<>|]+$/, 'is a file name without a folder: it cannot contain / \\ : * ? " < > |')
+      .refine((v) => v.trim() !== '.' && v.trim() !== '..', 'cannot be "." or ".."')
+      .optional(),
     delimiter: z.string().length(1).optional()
   }),
   policy: z
@@ -137,13 +166,127 @@ export const jobSchema = z.strictObject({
       maxErrorRate: z.number().min(0).max(1).optional(),
       retries: z.number().int().min(0).max(20).default(2),
       timeout: z.string().regex(DURATION, 'a duration like "90s", "10m" or "1h"').default('30m'),
-      memoryLimitMb: z.number().int().min(64).optional()
+      memoryLimitMb: z.number().int().min(64).optional(),
+      /**
+       * Largest record (a CSV row with its quoted line breaks, a JSON line) that is read, in bytes
+       * or "64MB"; a bigger one fails as RECORD_TOO_LARGE. Default 16 MiB; at most 256 MiB
+       * (MAX_RECORD_BYTES_CEILING in failures.ts), as a record is held in memory whole.
+       */
+      maxRecordSize: z
+        .union([z.number().int().min(1), z.string().regex(SIZE, 'a size like "64MB"')])
+        .refine((v) => (typeof v === 'string' && !SIZE.test(v)) || (parseSizeBytes(v) >= 1 && parseSizeBytes(v) <= 256 * 1024 * 1024), {
+          message: 'must be between 1 byte and "256MiB" (a record is held in memory whole while it is read)'
+        })
+        .optional()
     })
-    .default({ retries: 2, timeout: '30m' })
+    .default({ retries: 2, timeout: '30m' }),
+  triggers: z.array(triggerSchema).default([]),
+  /** Due times missed while Batchery was closed or the computer asleep: run none, the latest once, or all (up to catchUpLimit). */
+  catchUp: z.enum(CATCH_UP).default('latest'),
+  catchUpLimit: z.number().int().min(1).max(1000).default(10),
+  /** A due time while the job's previous run is still going: skip it, queue it, or cancel the older run. */
+  overlap: z.enum(OVERLAP).default('queue'),
+  /** Scheduled and watched runs take only input files that are new or changed since a run processed them. */
+  incremental: z.boolean().default(false),
+  /** Move each processed input file here (keeping its subfolder) once its run has committed. */
+  archive: z.strictObject({ folder: z.string().min(1) }).optional()
 })
 
+/** A records job (`"kind": "records"`). Code for either kind takes `AnyJob` and narrows on `kind`. */
 export type Job = z.infer<typeof jobSchema>
 export type JobInput = z.input<typeof jobSchema>
+export type RecordsJob = Job
+
+// ---------------------------------------------------------------------------------------------
+// Files jobs: each input file is one item, handled by a command template (an argument list with
+// placeholders, run without a shell unless asked) or by a JavaScript module run in the workers.
+
+export const JOB_KINDS = ['records', 'files'] as const
+
+export const filesJobSchema = z.strictObject({
+  name: jobSchema.shape.name,
+  kind: z.literal('files'),
+  description: z.string().optional(),
+  input: z.strictObject({
+    folder: z.string().min(1),
+    include: z.array(z.string().min(1)).min(1).default(['*']),
+    exclude: z.array(z.string().min(1)).default([])
+  }),
+  /**
+   * The program and its arguments, with placeholders ({} {/} {/.} {.} {//} {#} {out} and the
+   * names {path} {name} {stem} {ext} {dir} {seq} {rel}); one string only with "shell": true.
+   */
+  command: z.union([z.array(z.string()).min(1), z.string().min(1)]).optional(),
+  /** Run the command through the system shell; placeholder values are still inserted quoted. */
+  shell: z.boolean().default(false),
+  /** Instead of a command: a JavaScript module whose function (file, context) handles each file, run in the workers. */
+  module: z.string().min(1).optional(),
+  /** The module's named export to call; default export when absent. */
+  export: z.string().min(1).optional(),
+  output: z.strictObject({ folder: z.string().min(1) }),
+  policy: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(256).optional(),
+      /** Halt past this many failed files. */
+      maxFailedRecords: z.number().int().min(0).optional(),
+      /** Halt when more than this fraction of files failed (checked once 10 files are done). */
+      maxErrorRate: z.number().min(0).max(1).optional(),
+      /** Attempts after the first for a file whose command failed or timed out (GNU parallel's --retries). */
+      retries: z.number().int().min(0).max(20).default(0),
+      /** Per file: its command is stopped (with every process it started) past this. */
+      timeout: z.string().regex(DURATION, 'a duration like "90s", "10m" or "1h"').default('30m'),
+      memoryLimitMb: z.number().int().min(64).optional()
+    })
+    .default({ retries: 0, timeout: '30m' }),
+  triggers: jobSchema.shape.triggers,
+  catchUp: jobSchema.shape.catchUp,
+  catchUpLimit: jobSchema.shape.catchUpLimit,
+  overlap: jobSchema.shape.overlap,
+  incremental: jobSchema.shape.incremental,
+  archive: jobSchema.shape.archive
+})
+
+export type FilesJob = z.infer<typeof filesJobSchema>
+export type AnyJob = Job | FilesJob
+export type JobKind = AnyJob['kind']
+
+const FILES_KNOWN_KEYS: Record<string, readonly string[]> = {
+  '': Object.keys(filesJobSchema.shape),
+  input: ['folder', 'include', 'exclude'],
+  output: ['folder'],
+  policy: ['concurrency', 'maxFailedRecords', 'maxErrorRate', 'retries', 'timeout', 'memoryLimitMb'],
+  trigger: ['cron', 'timezone', 'every', 'watch', 'settle'],
+  archive: ['folder']
+}
+
+function filesKnownKeysFor(path: readonly PropertyKey[]): readonly string[] | undefined {
+  if (path.length === 0) return FILES_KNOWN_KEYS['']
+  const head = path[0]
+  if (path.length === 1 && typeof head === 'string') return FILES_KNOWN_KEYS[head]
+  if (head === 'triggers' && path.length === 2) return FILES_KNOWN_KEYS.trigger
+  return undefined
+}
+
+function parseFilesJob(value: unknown): { ok: true; job: FilesJob } | { ok: false; problems: JobProblem[] } {
+  const result = filesJobSchema.safeParse(value)
+  if (!result.success) return { ok: false, problems: issueProblems(result.error.issues, filesKnownKeysFor) }
+  const job = result.data
+  const problems: JobProblem[] = []
+  if (job.command === undefined && job.module === undefined) {
+    problems.push({ path: 'command', message: 'a files job needs "command" (the program and its arguments, like ["gzip", "-k", "{}"]) or "module" (a JavaScript file with a function for each file)' })
+  }
+  if (job.command !== undefined && job.module !== undefined) {
+    problems.push({ path: 'module', message: 'a files job has either "command" or "module", not both' })
+  }
+  if (job.export !== undefined && job.module === undefined) problems.push({ path: 'export', message: 'applies to "module" only' })
+  if (job.shell && job.command === undefined) problems.push({ path: 'shell', message: 'applies to "command" only' })
+  if (typeof job.command === 'string' && !job.shell) {
+    problems.push({ path: 'command', message: 'one string is a shell command line: set "shell": true, or give the program and its arguments as a list like ["gzip", "-k", "{}"]' })
+  }
+  if (Array.isArray(job.command) && !job.shell && job.command[0] === '') problems.push({ path: 'command[0]', message: 'names the program to run; it cannot be empty' })
+  problems.push(...triggerProblems(job))
+  return problems.length ? { ok: false, problems } : { ok: true, job }
+}
 
 /** A problem with a job, located by a path like `steps[2].derive.total`. */
 export interface JobProblem {
@@ -162,11 +305,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 const KNOWN_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(jobSchema.shape),
-  input: ['folder', 'include', 'exclude', 'format', 'delimiter', 'quote', 'encoding', 'header'],
+  input: ['folder', 'include', 'exclude', 'format', 'delimiter', 'quote', 'encoding', 'header', 'compression', 'sheet'],
   output: ['folder', 'format', 'layout', 'name', 'delimiter'],
-  policy: ['concurrency', 'chunkSize', 'maxFailedRecords', 'maxErrorRate', 'retries', 'timeout', 'memoryLimitMb'],
+  policy: ['concurrency', 'chunkSize', 'maxFailedRecords', 'maxErrorRate', 'retries', 'timeout', 'memoryLimitMb', 'maxRecordSize'],
   rule: ['type', 'required', 'min', 'max', 'pattern', 'enum'],
-  script: ['module', 'export', 'adds']
+  script: ['module', 'export', 'adds'],
+  trigger: ['cron', 'timezone', 'every', 'watch', 'settle'],
+  archive: ['folder']
 }
 
 function knownKeysFor(path: readonly PropertyKey[]): readonly string[] | undefined {
@@ -175,20 +320,38 @@ function knownKeysFor(path: readonly PropertyKey[]): readonly string[] | undefin
   if (path.length === 1 && typeof head === 'string') return KNOWN_KEYS[head]
   if (head === 'steps' && path[2] === 'validate' && path.length === 4) return KNOWN_KEYS.rule
   if (head === 'steps' && path[2] === 'script' && path.length === 3) return KNOWN_KEYS.script
+  if (head === 'triggers' && path.length === 2) return KNOWN_KEYS.trigger
   return undefined
 }
 
-/** Parse a job, collecting every structural problem at once. */
-export function parseJob(value: unknown): { ok: true; job: Job } | { ok: false; problems: JobProblem[] } {
+/**
+ * Parse a job of either kind, collecting every structural problem at once. The result is a union
+ * discriminated by `kind`: code that handles one kind narrows at its entry point.
+ */
+export function parseJob(value: unknown): { ok: true; job: AnyJob } | { ok: false; problems: JobProblem[] } {
+  const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined
+  if (typeof kind === 'string' && !(JOB_KINDS as readonly string[]).includes(kind)) {
+    const hint = closest(kind, JOB_KINDS)
+    return {
+      ok: false,
+      problems: [{ path: 'kind', message: `unknown kind "${kind}"${hint ? `; did you mean "${hint}"?` : ''} (a job is "records": every record of CSV, JSON or Excel files through steps, or "files": a command or script for every file)` }]
+    }
+  }
+  if (kind === 'files') return parseFilesJob(value)
   const result = jobSchema.safeParse(value)
   if (result.success) {
     const problems = crossChecks(result.data)
     return problems.length ? { ok: false, problems } : { ok: true, job: result.data }
   }
+  return { ok: false, problems: issueProblems(result.error.issues, knownKeysFor) }
+}
+
+/** Zod issues as problems an analyst can read; unknown fields get a "did you mean". */
+function issueProblems(issues: readonly z.core.$ZodIssue[], keysFor: (path: readonly PropertyKey[]) => readonly string[] | undefined): JobProblem[] {
   const problems: JobProblem[] = []
-  for (const issue of result.error.issues) {
+  for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      const known = knownKeysFor(issue.path) ?? []
+      const known = keysFor(issue.path) ?? []
       for (const key of issue.keys) {
         const hint = closest(key, known)
         problems.push({
@@ -200,7 +363,7 @@ export function parseJob(value: unknown): { ok: true; job: Job } | { ok: false; 
     }
     problems.push({ path: formatPath(issue.path), message: plainMessage(issue) })
   }
-  return { ok: false, problems }
+  return problems
 }
 
 function plainMessage(issue: z.core.$ZodIssue): string {
@@ -259,6 +422,7 @@ function crossChecks(job: Job): JobProblem[] {
       })
     }
   }
+  problems.push(...triggerProblems(job))
   const delimiter = inputDelimiter(job)
   const quote = job.input.quote
   for (const [field, ch] of [['input.delimiter', delimiter], ['input.quote', quote], ['output.delimiter', outputDelimiter(job)]] as const) {
@@ -273,6 +437,7 @@ function crossChecks(job: Job): JobProblem[] {
   if (job.input.format === 'jsonl' && (job.input.delimiter || !job.input.header)) {
     if (job.input.delimiter) problems.push({ path: 'input.delimiter', message: 'applies to csv and tsv input only' })
   }
+  problems.push(...formatProblems(job))
   return problems
 }
 
@@ -303,4 +468,75 @@ export function parseSizeBytes(v: number | string): number {
   const unit = (m[2] as string).toLowerCase()
   const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1 << 20, gb: 1e9, gib: 1 << 30 }
   return Math.round(Number(m[1]) * (mult[unit] ?? 1))
+}
+
+/** Each trigger is exactly one of cron, every or watch, and its cron and time zone make sense. */
+function triggerProblems(job: Pick<AnyJob, 'triggers'>): JobProblem[] {
+  const problems: JobProblem[] = []
+  job.triggers.forEach((t, i) => {
+    const at = `triggers[${i}]`
+    const kinds = (['cron', 'every', 'watch'] as const).filter((k) => t[k] !== undefined && t[k] !== false)
+    if (kinds.length !== 1) {
+      problems.push({
+        path: at,
+        message: kinds.length
+          ? `a trigger is one of cron, every or watch; this one has ${kinds.join(' and ')} (make one trigger for each)`
+          : 'a trigger needs one of "cron" (like "0 7 * * 1-5"), "every" (like "15m") or "watch": true'
+      })
+      return
+    }
+    if (t.timezone !== undefined) {
+      if (t.cron === undefined) problems.push({ path: `${at}.timezone`, message: 'applies to cron triggers only' })
+      else if (!isTimeZone(t.timezone)) problems.push({ path: `${at}.timezone`, message: `"${t.timezone}" is not a time zone; use a name like "Europe/Berlin" or "America/New_York"` })
+    }
+    if (t.settle !== undefined && !t.watch) problems.push({ path: `${at}.settle`, message: 'applies to watch triggers only' })
+    if (t.cron !== undefined) {
+      const error = cronProblem(t.cron)
+      if (error) problems.push({ path: `${at}.cron`, message: error })
+    }
+    if (t.every !== undefined && parseDurationMs(t.every) < 1000) problems.push({ path: `${at}.every`, message: 'must be at least 1s' })
+  })
+  return problems
+}
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Why a cron expression is not valid, in plain words; null when it is. */
+export function cronProblem(expr: string): string | null {
+  const fields = expr.trim().split(/\s+/)
+  if (fields.length < 5 || fields.length > 6) {
+    return `"${expr}" has ${fields.length} field${fields.length === 1 ? '' : 's'}; a cron time has 5 (minute hour day month weekday) or 6 (seconds first), like "0 7 * * 1-5"`
+  }
+  try {
+    new Cron(expr, { paused: true })
+    return null
+  } catch (e) {
+    return `"${expr}" is not a valid cron time (${(e as Error).message.replace(/^CronPattern: /, '')}); for example "0 7 * * 1-5" is 07:00 on weekdays`
+  }
+}
+
+/** Fields that apply to some formats only, and format pairs that cannot work. */
+function formatProblems(job: Job): JobProblem[] {
+  const problems: JobProblem[] = []
+  const { format } = job.input
+  if ((format === 'json' || format === 'xlsx') && job.input.delimiter) {
+    problems.push({ path: 'input.delimiter', message: 'applies to csv and tsv input only' })
+  }
+  if (job.input.sheet !== undefined && format !== 'xlsx') {
+    problems.push({ path: 'input.sheet', message: 'applies to xlsx input only' })
+  }
+  if (format === 'xlsx' && job.input.compression === 'gzip') {
+    problems.push({ path: 'input.compression', message: 'an xlsx workbook is compressed already; it cannot be read from a .gz file (use "auto")' })
+  }
+  if ((job.output.format === 'json' || job.output.format === 'xlsx') && job.output.delimiter) {
+    problems.push({ path: 'output.delimiter', message: 'applies to csv and tsv output only' })
+  }
+  return problems
 }

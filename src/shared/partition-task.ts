@@ -17,12 +17,19 @@ export interface PartitionTask {
   attempt: number
   pipeline: PipelineSpec
   input: {
-    format: 'csv' | 'tsv' | 'jsonl'
+    format: 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'
     delimiter: string
     quote: string
     encoding: 'utf8' | 'latin1' | 'windows-1252'
+    /** The job's input.compression (absent: auto). A compressed file is one partition, read from its start. */
+    compression?: 'auto' | 'gzip' | 'none'
+    /** xlsx: the job's input.sheet (absent: the first sheet). */
+    sheet?: string | number
+    /** csv, tsv: the file starts with a header row, which the worker skips itself in a compressed file. */
+    headerRow?: boolean
   }
-  output: { format: 'csv' | 'tsv' | 'jsonl'; delimiter: string; columns: string[] }
+  /** xlsx output is staged as JSON arrays of values, one per line, and written as a workbook at assembly. */
+  output: { format: 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'; delimiter: string; columns: string[] }
   file: string
   /** Byte range [start, end) holding whole records (unless the boundary was misplaced, see boundaryBroken). */
   start: number
@@ -30,6 +37,11 @@ export interface PartitionTask {
   firstLine: number
   /** The last partition of its file: a quote still open at its end is a broken record, not a misplaced boundary. */
   lastOfFile: boolean
+  /**
+   * Largest record the worker reads, in bytes (the job's policy.maxRecordSize); a bigger one is
+   * skipped without being held and fails as RECORD_TOO_LARGE. Absent: DEFAULT_MAX_RECORD_BYTES.
+   */
+  maxRecordBytes?: number
   /** Column names for CSV input (from the header row or generated); null for JSON lines. */
   header: string[] | null
   stagedPath: string

@@ -13,7 +13,9 @@ import { PROGRESS_SLOTS } from '../shared/partition-task'
 import { CsvParser } from './formats/csv-parser'
 import { decoderFor } from './formats/decode'
 import { recordEncoder } from './formats/encode'
+import { JsonArrayParser } from './formats/json-array-parser'
 import { JsonlParser } from './formats/jsonl-parser'
+import { readStreamed, streamedKind } from './formats/streamed-input'
 import { compilePipeline, RecordFailure, type Pipeline } from './steps/pipeline'
 
 /** Read size. Larger blocks make each block's garbage outlive V8's young generation (measured in perf-baselines.md). */
@@ -85,9 +87,11 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
   const out = preview ? null : new BufferedFile(task.stagedPath + '.tmp')
   const keys = task.keysPath && !preview ? new BufferedFile(task.keysPath + '.tmp') : null
   const progress = new BigInt64Array(task.progress)
+  /** Where a failed record is, added to its message when the line alone does not say (a sheet's row). */
+  let where: ((line: number) => string) | null = null
   const fail = (line: number, step: string, code: FailureCode, message: string, raw: string): void => {
     counts.failed++
-    failures.push({ line, step, code, message, raw: boundRaw(raw) })
+    failures.push({ line, step, code, message: where ? message + where(line) : message, raw: boundRaw(raw) })
   }
   // Set while the current block decoded with replacement characters: invalid UTF-8 somewhere in it.
   let suspectEncoding = false
@@ -137,19 +141,23 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
     if (keys) keys.write(`${Buffer.byteLength(text)}\t${pipeline.lastKey}\n`)
   }
 
-  let parser: { push(text: string, final: boolean): void; readonly endedInsideQuotes?: boolean }
-  if (task.input.format === 'jsonl') {
-    parser = new JsonlParser(
-      {
-        record: (rec, line, raw) => handle(rec, line, () => raw),
-        malformed: (line, raw, message) => {
-          if (counts.in >= limit) return
-          counts.in++
-          fail(line, 'read', 'PARSE_ERROR', message, raw)
-        }
-      },
-      task.firstLine
-    )
+  let parser: { push(text: string, final: boolean): void; readonly endedInsideQuotes?: boolean; readonly resumeLine?: number | null; reopen?(): void }
+  const recordLimit = { maxRecordBytes: task.maxRecordBytes, utf8: task.input.encoding === 'utf8' }
+  if (task.input.format === 'jsonl' || task.input.format === 'json' || task.input.format === 'xlsx') {
+    const sink = {
+      record: (rec: Rec, line: number, raw: string) => handle(rec, line, () => raw),
+      malformed: (line: number, raw: string, message: string, code: FailureCode) => {
+        if (counts.in >= limit) return
+        counts.in++
+        fail(line, 'read', code, message, raw)
+      }
+    }
+    parser =
+      task.input.format === 'json'
+        ? new JsonArrayParser(sink, task.firstLine, { ...recordLimit, continued: task.start > 0, last: task.lastOfFile })
+        : task.input.format === 'xlsx'
+          ? { push: () => {} } // rows come from the sheet reader below
+          : new JsonlParser(sink, task.firstLine, recordLimit)
   } else {
     const header = task.header ?? []
     const width = header.length
@@ -168,28 +176,58 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
           for (let i = 0; i < width; i++) rec[header[i] as string] = fields[i]
           handle(rec, line, () => csv.lastRaw())
         },
-        malformed: (line, raw, message) => {
+        malformed: (line, raw, message, code) => {
           if (counts.in >= limit) return
           counts.in++
-          fail(line, 'read', 'PARSE_ERROR', message, raw)
+          fail(line, 'read', code, message, raw)
         }
       },
-      task.firstLine
+      task.firstLine,
+      recordLimit
     )
     parser = csv
   }
 
   const fd = openSync(task.file, 'r')
   const block = Buffer.allocUnsafe(BLOCK_BYTES)
-  const decoder = decoderFor(task.input.encoding)
+  let decoder = decoderFor(task.input.encoding)
   let pos = task.start
   let bytesRead = 0
+  /** Reading a second time from a line (see resumeLine below): those bytes were counted already. */
+  let again = false
   try {
+    // Compressed files and workbooks are read whole, as they stream, not by byte range.
+    const streamed = streamedKind(task)
+    if (streamed) {
+      bytesRead = await readStreamed(streamed, task, {
+        pushText: (text, final) => {
+          suspectEncoding = task.input.encoding !== 'latin1' && text.includes('\uFFFD')
+          const before = counts.in
+          parser.push(text, final)
+          Atomics.add(progress, PROGRESS_SLOTS.records, BigInt(counts.in - before))
+        },
+        record: (rec, line, raw) => {
+          handle(rec, line, raw)
+          Atomics.add(progress, PROGRESS_SLOTS.records, 1n)
+        },
+        failed: (line, code, message, raw) => {
+          if (counts.in >= limit) return
+          counts.in++
+          fail(line, 'read', code, message, raw)
+          Atomics.add(progress, PROGRESS_SLOTS.records, 1n)
+        },
+        bytes: (n) => Atomics.add(progress, PROGRESS_SLOTS.bytes, BigInt(n)),
+        stop: () => preview !== null && counts.in >= limit,
+        where: (describe) => (where = describe),
+        parser
+      })
+      pos = task.end
+    }
     while (pos < task.end) {
       const n = readSync(fd, block, 0, Math.min(BLOCK_BYTES, task.end - pos), pos)
       if (n === 0) throw new Error(`the file ${task.file} is shorter than when the run started (it changed during the run)`)
       pos += n
-      bytesRead += n
+      if (!again) bytesRead += n
       const final = pos >= task.end
       let text = decoder.write(block.subarray(0, n))
       if (final) text += decoder.end()
@@ -198,8 +236,19 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
       const before = counts.in
       parser.push(text, final)
       Atomics.add(progress, PROGRESS_SLOTS.records, BigInt(counts.in - before))
-      Atomics.add(progress, PROGRESS_SLOTS.bytes, BigInt(n))
+      if (!again) Atomics.add(progress, PROGRESS_SLOTS.bytes, BigInt(n))
       if (preview && counts.in >= (task.preview?.limit ?? 0)) break
+      // A quote never closed, in a record too large to keep: the parser reported its first line
+      // and must go on from the next line, which it did not keep, so the rest is read again from
+      // there. Not where the partition ends before its file does: that boundary was misplaced.
+      const resume = final && task.lastOfFile ? (parser.resumeLine ?? null) : null
+      if (resume !== null) {
+        pos = lineStart(fd, task.start, task.firstLine, resume, task.end)
+        decoder = decoderFor(task.input.encoding)
+        parser.reopen?.()
+        again = true
+        if (pos >= task.end) parser.push('', true)
+      }
     }
     if (task.start === task.end) parser.push('', true)
   } catch (e) {
@@ -237,6 +286,22 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
     durationMs: performance.now() - t0,
     boundaryBroken: false
   }
+}
+
+/** Offset of the start of 1-based `line` in [start, end), where `start` is on `firstLine`: after the right number of '\n' bytes (one in every encoding read). */
+function lineStart(fd: number, start: number, firstLine: number, line: number, end: number): number {
+  const buf = Buffer.allocUnsafe(BLOCK_BYTES)
+  let left = line - firstLine
+  let pos = start
+  while (left > 0 && pos < end) {
+    const n = readSync(fd, buf, 0, Math.min(BLOCK_BYTES, end - pos), pos)
+    if (n === 0) break
+    const v = buf.subarray(0, n)
+    let i = -1
+    while (left > 0 && (i = v.indexOf(10, i + 1)) !== -1) left--
+    pos += left === 0 ? i + 1 : n
+  }
+  return Math.min(pos, end)
 }
 
 function hasReplacementChar(rec: Rec): boolean {

@@ -1,16 +1,25 @@
 // The headless CLI: a thin adapter over the engine. Human output on a terminal, JSON on request.
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs'
 import { dirname, join, resolve, basename } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { recordEncoder, csvHeaderLine } from '../../workers/formats/encode'
-import { Engine, InvalidJobError, NotResumableError, RunNotFoundError, type RunProgress, type RunSummary } from '../engine/engine'
+import { ConflictError, Engine, InvalidJobError, JobNotFoundError, NotResumableError, RunNotFoundError, type RunProgress, type RunSummary } from '../engine/engine'
+import { Scheduler, SchedulerBusyError } from '../engine/scheduler'
 import { DatabaseCorruptError, DatabaseTooNewError } from '../engine/store/open-db'
-import { checkJobFile } from '../engine/job-check'
+import { checkJobFile, isFilesJob } from '../engine/job-check'
+import { joblog, plannedCommands } from '../engine/files-runner'
+import { itemRows } from '../engine/store/file-items'
+import { listInputFiles } from '../engine/inputs'
+import { givenFiles } from '../engine/selection'
 import { builtFile, defaultHome } from '../engine/paths'
 import { engineLogger, runLogPath } from '../engine/log'
 import { startServer } from '../server/server'
+import { addScheduleCommands } from './schedule-commands'
 
 /** Exit codes, listed in README.md. */
+/** A command was given something it cannot use (a bad date, say): exit code 1 with the message. */
+export class UsageError extends Error {}
+
 export const EXIT = {
   succeeded: 0,
   error: 1,
@@ -23,11 +32,11 @@ export const EXIT = {
 
 const fmt = new Intl.NumberFormat('en-US')
 
-function homeOf(opts: { home?: string }): string {
+export function homeOf(opts: { home?: string }): string {
   return opts.home ? resolve(opts.home) : defaultHome()
 }
 
-function openEngine(opts: { home?: string }): Engine {
+export function openEngine(opts: { home?: string }): Engine {
   return new Engine(homeOf(opts), {})
 }
 
@@ -48,25 +57,39 @@ function mb(bytes: number): string {
   return (bytes / 1e6).toFixed(1)
 }
 
-function duration(ms: number): string {
+export function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
   const m = Math.floor(ms / 60_000)
   return `${m} min ${Math.round((ms % 60_000) / 1000)} s`
 }
 
-function progressLine(p: RunProgress): string {
+function progressLine(p: RunProgress, unit: 'records' | 'files' = 'records'): string {
   if (p.phase === 'planning') return `${p.job}: reading the input files…`
   if (p.phase === 'assembling') return `${p.job}: writing the outputs…`
-  const pct = p.bytesTotal ? Math.floor((p.bytesDone / p.bytesTotal) * 100) : 100
   const eta = p.etaMs === null ? '' : `  ETA ${duration(p.etaMs)}`
   const failed = p.failed ? `  ${fmt.format(p.failed)} failed` : ''
+  if (unit === 'files') {
+    return `${p.job}: ${fmt.format(p.partitionsDone)} of ${fmt.format(p.partitionsTotal)} files  ${p.recordsPerSec.toFixed(1)} files/s  ${p.busyWorkers} running${eta}${failed}`
+  }
+  const pct = p.bytesTotal ? Math.floor((p.bytesDone / p.bytesTotal) * 100) : 100
   return `${p.job}: ${pct}%  ${fmt.format(p.records)} records  ${mb(p.bytesPerSec)} MB/s${eta}${failed}`
 }
 
-function printSummary(s: RunSummary, out: (line: string) => void): void {
+export function printSummary(s: RunSummary, out: (line: string) => void): void {
   const c = s.counts
   out(`Run ${s.runId} of ${s.job}: ${s.status} in ${duration(s.durationMs)}`)
+  if (s.kind === 'files') {
+    // A files job: each input file is one item, done or failed.
+    out(`  files in ${fmt.format(c.in)} = done ${fmt.format(c.out)} + failed ${fmt.format(c.failed)}`)
+    const shown = s.outputs.length > 10 ? s.outputs.slice(0, 3) : s.outputs
+    for (const o of shown) out(`  wrote ${o.path}`)
+    if (shown.length < s.outputs.length) out(`  … and ${fmt.format(s.outputs.length - shown.length)} more files in ${dirname(s.outputs[0]?.path ?? '')}`)
+    if (s.message) out(`  ${s.message}`)
+    if (c.failed) out(`  See the failed files: batchery report ${s.runId}`)
+    if (s.status === 'interrupted') out(`  Finish it with: batchery resume ${s.runId}`)
+    return
+  }
   out(`  records in ${fmt.format(c.in)} = out ${fmt.format(c.out)} + filtered ${fmt.format(c.filtered)} + duplicates ${fmt.format(c.deduped)} + failed ${fmt.format(c.failed)}`)
   for (const o of s.outputs) out(`  wrote ${o.path} (${fmt.format(o.records)} records)`)
   if (s.message) out(`  ${s.message}`)
@@ -82,7 +105,11 @@ function jsonSummary(s: RunSummary): string {
 }
 
 /** Runs with a live progress line on a terminal; Ctrl+C stops the run resumably, twice quits at once. */
-async function drive(start: (opts: { onProgress?: (p: RunProgress) => void; stop: AbortSignal }) => Promise<RunSummary>, json: boolean): Promise<number> {
+export async function drive(
+  start: (opts: { onProgress?: (p: RunProgress) => void; stop: AbortSignal }) => Promise<RunSummary>,
+  json: boolean,
+  unit: 'records' | 'files' = 'records'
+): Promise<number> {
   const tty = process.stderr.isTTY === true
   const stop = new AbortController()
   let interrupts = 0
@@ -97,7 +124,7 @@ async function drive(start: (opts: { onProgress?: (p: RunProgress) => void; stop
   try {
     const s = await start({
       stop: stop.signal,
-      onProgress: tty ? (p) => process.stderr.write(`\r\x1b[K${progressLine(p)}`) : undefined
+      onProgress: tty ? (p) => process.stderr.write(`\r\x1b[K${progressLine(p, unit)}`) : undefined
     })
     if (tty) process.stderr.write('\r\x1b[K')
     if (json) process.stdout.write(jsonSummary(s) + '\n')
@@ -125,12 +152,21 @@ export function buildProgram(): Command {
     .argument('<job.json>', 'the job file')
     .addOption(home)
     .option('--json', 'print one JSON object with the result, last')
-    .action(async (file: string, opts: { home?: string; json?: boolean }) => {
+    .option('--files <paths...>', 'run over these files only (like dropping them onto the job), wherever they are')
+    .option('--dry-run', 'files jobs: print the exact command for each file, one per line, and run nothing')
+    .action(async (file: string, opts: { home?: string; json?: boolean; files?: string[]; dryRun?: boolean }) => {
+      if (opts.dryRun) {
+        dryRun(file, opts.files?.map((f) => resolve(f)))
+        return
+      }
       const engine = openEngine(opts)
       try {
         const { loaded, warnings } = engine.checkJobFile(file)
         for (const w of warnings) process.stderr.write(`Note: ${w}\n`)
-        process.exitCode = await drive((o) => engine.runLoaded(loaded, o), opts.json === true)
+        const only = opts.files?.length
+          ? { trigger: { kind: 'drop' as const, at: Date.now() }, selection: { kind: 'files' as const, paths: opts.files.map((f) => resolve(f)) } }
+          : {}
+        process.exitCode = await drive((o) => engine.runLoaded(loaded, { ...o, ...only }), opts.json === true, loaded.job.kind)
       } finally {
         engine.close()
       }
@@ -155,7 +191,7 @@ export function buildProgram(): Command {
     .action(async (runId: string, opts: { home?: string; json?: boolean }) => {
       const engine = openEngine(opts)
       try {
-        process.exitCode = await drive((o) => engine.resume(runId, o), opts.json === true)
+        process.exitCode = await drive((o) => engine.resume(runId, o), opts.json === true, engine.runSummary(runId).kind ?? 'records')
       } finally {
         engine.close()
       }
@@ -204,20 +240,52 @@ export function buildProgram(): Command {
     .argument('<runId>', 'the run')
     .addOption(home)
     .option('--csv <file>', 'also write every failed record to a CSV file')
+    .option('--joblog <file>', "files jobs: write the run's job log in GNU parallel's --joblog format (- for standard output)")
+    .option('--item <n>', "files jobs: one file's command, exit code, runtime and the last 64 KiB of its output (n: its number in the job log)")
     .option('--json', 'print the groups as JSON')
-    .action((runId: string, opts: { home?: string; csv?: string; json?: boolean }) => {
+    .action((runId: string, opts: { home?: string; csv?: string; json?: boolean; joblog?: string; item?: string }) => {
       const engine = openEngine(opts)
       try {
         const s = engine.runSummary(runId)
+        if (opts.item !== undefined) {
+          if (s.kind !== 'files') throw new UsageError(`Run ${runId} is a run of a records job; --item shows one file of a files job.`)
+          const item = itemRows(engine.store.db, runId).find((r) => String(r.seq) === opts.item)
+          if (!item) throw new UsageError(`Run ${runId} has no finished file number ${opts.item}; "batchery report ${runId} --joblog -" lists them.`)
+          if (opts.json) {
+            process.stdout.write(JSON.stringify(item, null, 2) + '\n')
+            return
+          }
+          const status = item.ok ? 'done' : 'failed'
+          const end = item.exit_code !== null ? `exit code ${item.exit_code}` : item.signal ? `stopped by ${item.signal}` : 'no exit code'
+          process.stdout.write(`File ${item.seq}: ${status}, ${end}, ${duration(item.runtime_ms)}, ${item.attempts} attempt${item.attempts === 1 ? '' : 's'}\n$ ${item.command}\n`)
+          for (const [label, text] of [['output', item.stdout_tail], ['error output', item.stderr_tail]] as const) {
+            process.stdout.write(text ? `--- ${label} (last 64 KiB) ---\n${text}${text.endsWith('\n') ? '' : '\n'}` : `--- no ${label} ---\n`)
+          }
+          return
+        }
+        if (opts.joblog !== undefined) {
+          if (s.kind !== 'files') throw new UsageError(`Run ${runId} is a run of a records job; the job log (--joblog) lists the commands of a files job.`)
+          const text = joblog(engine.store, runId)
+          if (opts.joblog === '-') {
+            process.stdout.write(text)
+            return
+          }
+          const target = resolve(opts.joblog)
+          const tmp = join(dirname(target), `.${basename(target)}.partial`)
+          writeFileSync(tmp, text)
+          renameSync(tmp, target)
+          process.stderr.write(`Wrote the job log of ${fmt.format(text.split('\n').length - 2)} files to ${target}\n`)
+        }
         const groups = engine.store.failureGroups(runId)
+        const unit = s.kind === 'files' ? 'files' : 'records'
         if (opts.json) {
-          process.stdout.write(JSON.stringify({ runId, status: s.status, counts: s.counts, groups }, null, 2) + '\n')
+          process.stdout.write(JSON.stringify({ runId, kind: s.kind ?? 'records', status: s.status, counts: s.counts, groups }, null, 2) + '\n')
         } else {
-          process.stdout.write(`Run ${runId} of ${s.job}: ${s.status}. ${fmt.format(s.counts.failed)} of ${fmt.format(s.counts.in)} records failed.\n`)
+          process.stdout.write(`Run ${runId} of ${s.job}: ${s.status}. ${fmt.format(s.counts.failed)} of ${fmt.format(s.counts.in)} ${unit} failed.\n`)
           if (s.message) process.stdout.write(`${s.message}\n`)
           for (const g of groups) {
             process.stdout.write(`\n${fmt.format(g.count).padStart(8)}  ${g.code}  ${g.step}: ${g.pattern}\n`)
-            process.stdout.write(`          first at ${g.sample_file}:${g.sample_line}: ${g.message}\n`)
+            process.stdout.write(`          first at ${g.sample_file}${g.sample_line ? `:${g.sample_line}` : ''}: ${g.message}\n`)
             process.stdout.write(`          ${oneLine(g.sample_raw)}\n`)
           }
           process.stdout.write(`\nRun log: ${runLogPath(engine.home, runId)}\n`)
@@ -235,10 +303,21 @@ export function buildProgram(): Command {
     .description('serve the Batchery app and its API on this machine (127.0.0.1) for a browser')
     .addOption(home)
     .option('--port <n>', 'port to listen on (default: any free port)', '0')
-    .action(async (opts: { home?: string; port: string }) => {
+    .option('--no-schedule', "do not run the jobs' schedules and folder watches (another Batchery runs them)")
+    .action(async (opts: { home?: string; port: string; schedule: boolean }) => {
       const engine = openEngine(opts)
-      const server = await startServer({ engine, rendererDir: resolveRendererDir(), port: Number(opts.port), log: engineLogger(engine.home) })
+      const log = engineLogger(engine.home)
+      const server = await startServer({ engine, rendererDir: resolveRendererDir(), port: Number(opts.port), log })
       process.stdout.write(`Batchery is running. Open this address in your browser (it holds a private key; do not share it):\n  ${server.url}\n`)
+      const scheduler = new Scheduler(engine, { log })
+      if (opts.schedule) {
+        try {
+          scheduler.start()
+        } catch (e) {
+          if (!(e instanceof SchedulerBusyError)) throw e
+          process.stdout.write(`Schedules: ${e.message}\n`)
+        }
+      }
       await new Promise<void>((resolveStop) => {
         const stop = (): void => {
           process.off('SIGINT', stop)
@@ -249,10 +328,12 @@ export function buildProgram(): Command {
         process.on('SIGINT', stop)
         process.on('SIGTERM', stop)
       })
+      await scheduler.stop()
       await engine.shutdown()
       await server.close()
       engine.close()
     })
+  addScheduleCommands(program, home)
   return program
 }
 
@@ -261,6 +342,23 @@ function resolveRendererDir(): string {
   const index = builtFile(import.meta.url, 'renderer/index.html')
   if (!index) throw new Error('The Batchery UI is not built: run "npm run build" first.')
   return dirname(index)
+}
+
+/**
+ * `run --dry-run`: a files job's exact commands, one per line on standard output; nothing runs and
+ * the home is not opened. A records job lists the input files a run would read.
+ */
+function dryRun(file: string, only: string[] | undefined): void {
+  const { loaded, warnings } = checkJobFile(file)
+  for (const w of warnings) process.stderr.write(`Note: ${w}\n`)
+  const inputs = only?.length ? givenFiles(loaded.job, loaded.baseDir, only) : listInputFiles(loaded.job, loaded.baseDir)
+  if (!isFilesJob(loaded)) {
+    process.stderr.write(`--dry-run shows the commands of a files job; ${loaded.job.name} is a records job. A run would read these ${fmt.format(inputs.length)} files (the app's dry run previews its records):\n`)
+    for (const f of inputs) process.stdout.write(`${f.relPath}\n`)
+    return
+  }
+  process.stderr.write(`Dry run of ${loaded.job.name}: ${fmt.format(inputs.length)} files, nothing runs. {out} is shown as .batchery-staging/dry-run/<n>; a run puts its run id in place of dry-run.\n`)
+  for (const c of plannedCommands(loaded, inputs)) process.stdout.write(`${c.command}\n`)
 }
 
 function oneLine(raw: string): string {
@@ -306,7 +404,16 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(e.message + '\nNo run was started.\n')
       return EXIT.invalidJob
     }
-    if (e instanceof RunNotFoundError || e instanceof NotResumableError || e instanceof DatabaseTooNewError || e instanceof DatabaseCorruptError) {
+    if (
+      e instanceof RunNotFoundError ||
+      e instanceof NotResumableError ||
+      e instanceof DatabaseTooNewError ||
+      e instanceof DatabaseCorruptError ||
+      e instanceof ConflictError ||
+      e instanceof JobNotFoundError ||
+      e instanceof SchedulerBusyError ||
+      e instanceof UsageError
+    ) {
       process.stderr.write(e.message + '\n')
       return EXIT.error
     }

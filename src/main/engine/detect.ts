@@ -1,9 +1,9 @@
 // What a folder holds, for the new-job screen: format, delimiter, header, encoding, column types
 // guessed from a sample, and the first rows. Also where the data of a CSV file starts.
-import { closeSync, openSync, readSync } from 'node:fs'
 import type { ColumnPreview, InputPreview } from '../../shared/api'
 import type { Job } from '../../shared/job'
 import { CsvParser } from '../../workers/formats/csv-parser'
+import { formatFromName, previewSpecialFormat, readSample } from './detect-formats'
 import { decodeBytes, generatedColumns, listInputFiles } from './inputs'
 import { InvalidJobError } from './job-check'
 
@@ -11,17 +11,6 @@ import { InvalidJobError } from './job-check'
 const SAMPLE_BYTES = 256 * 1024
 const PREVIEW_ROWS = 20
 const DELIMITERS = [',', ';', '\t', '|'] as const
-
-function readStart(file: string, bytes: number): Buffer {
-  const fd = openSync(file, 'r')
-  try {
-    const buf = Buffer.allocUnsafe(bytes)
-    const n = readSync(fd, buf, 0, bytes, 0)
-    return buf.subarray(0, n)
-  } finally {
-    closeSync(fd)
-  }
-}
 
 function isValidUtf8(buf: Buffer): boolean {
   try {
@@ -33,7 +22,12 @@ function isValidUtf8(buf: Buffer): boolean {
   }
 }
 
-function parseRows(text: string, delimiter: string, quote: string, max: number): string[][] {
+/**
+ * The first rows of `text`. `cut`: the text is a sample that stops before the file does, so it
+ * may end inside a record: only whole lines count. (A first record longer than the sample, a
+ * file that is one huge line, then gives no rows rather than a piece of that line as a row.)
+ */
+function parseRows(text: string, delimiter: string, quote: string, max: number, cut: boolean): string[][] {
   const rows: string[][] = []
   const parser = new CsvParser(
     { delimiter, quote },
@@ -45,18 +39,16 @@ function parseRows(text: string, delimiter: string, quote: string, max: number):
     },
     1
   )
-  // The sample ends mid-record: only whole lines count.
-  const end = text.lastIndexOf('\n')
-  parser.push(end === -1 ? text : text.slice(0, end + 1), true)
+  parser.push(cut ? text.slice(0, text.lastIndexOf('\n') + 1) : text, true)
   return rows
 }
 
 /** The delimiter whose field count is the same and above one on most sample rows. */
-function detectDelimiter(text: string, quote: string): string {
+function detectDelimiter(text: string, quote: string, cut: boolean): string {
   let best: string = ','
   let bestScore = -1
   for (const d of DELIMITERS) {
-    const rows = parseRows(text, d, quote, 50)
+    const rows = parseRows(text, d, quote, 50, cut)
     if (!rows.length) continue
     const width = rows[0]?.length ?? 0
     if (width < 2) continue
@@ -95,22 +87,30 @@ export function guessType(values: readonly unknown[]): ColumnPreview['type'] {
 export function previewFolder(opts: {
   folder: string
   include?: string[]
-  format?: 'csv' | 'tsv' | 'jsonl'
+  format?: InputPreview['format']
   delimiter?: string
   encoding?: 'utf8' | 'latin1' | 'windows-1252'
   header?: boolean
+  sheet?: string | number
+  compression?: 'auto' | 'gzip' | 'none'
 }): InputPreview {
-  const include = opts.include ?? ['*.csv', '*.tsv', '*.txt', '*.jsonl', '*.ndjson']
+  const include = opts.include ?? ['*.csv', '*.tsv', '*.txt', '*.jsonl', '*.ndjson', '*.json', '*.xlsx', '*.gz']
   const probe = { input: { folder: opts.folder, include, exclude: [] }, output: { folder: '/nonexistent-output' } } as unknown as Job
   const files = listInputFiles(probe, '/')
   const first = files[0]
-  const format = opts.format ?? (first && /\.(jsonl|ndjson)$/i.test(first.relPath) ? 'jsonl' : first && /\.tsv$/i.test(first.relPath) ? 'tsv' : 'csv')
-  const sample = first ? readStart(first.path, SAMPLE_BYTES) : Buffer.alloc(0)
+  // Workbooks and JSON arrays (detect-formats.ts); a .gz file is detected by its decompressed start.
+  const special = previewSpecialFormat(opts, files, SAMPLE_BYTES, guessType)
+  if (special) return special
+  const named = first ? formatFromName(first.relPath) : null
+  const format = (opts.format as 'csv' | 'tsv' | 'jsonl' | undefined) ?? (named === 'jsonl' || named === 'json' ? 'jsonl' : named === 'tsv' ? 'tsv' : 'csv')
+  const sampled = first ? readSample(first.path, first.size, SAMPLE_BYTES, opts.compression) : { bytes: Buffer.alloc(0), whole: true, gzip: false }
+  const sample = sampled.bytes
   const bom = sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf
   const bytes = bom ? sample.subarray(3) : sample
   const encoding = opts.encoding ?? (isValidUtf8(bytes) ? 'utf8' : 'windows-1252')
   const text = decodeBytes(bytes, encoding)
-  const base = { folder: opts.folder, files: files.map((f) => ({ relPath: f.relPath, size: f.size })), format, encoding }
+  const cut = first !== undefined && !sampled.whole
+  const base = { folder: opts.folder, files: files.map((f) => ({ relPath: f.relPath, size: f.size })), format, encoding, ...(sampled.gzip ? { compression: 'gzip' as const } : {}) }
   if (format === 'jsonl') {
     const records: Record<string, unknown>[] = []
     for (const line of text.split('\n').slice(0, PREVIEW_ROWS + 1)) {
@@ -130,11 +130,11 @@ export function previewFolder(opts: {
       rows: records.slice(0, PREVIEW_ROWS).map((r) => names.map((n) => (r[n] == null ? '' : typeof r[n] === 'object' ? JSON.stringify(r[n]) : String(r[n]))))
     }
   }
-  const delimiter = opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(text, '"'))
+  const delimiter = opts.delimiter ?? (format === 'tsv' ? '\t' : detectDelimiter(text, '"', cut))
   if (delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new InvalidJobError(null, [{ path: 'delimiter', message: 'cannot be the quote character or a line break' }])
   }
-  const rows = parseRows(text, delimiter, '"', 200)
+  const rows = parseRows(text, delimiter, '"', 200, cut)
   const head = rows[0] ?? []
   // A header row is text where the data below it is typed, or simply unlike the rows below.
   const body = rows.slice(1)

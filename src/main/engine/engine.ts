@@ -6,14 +6,16 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { EventName, Events } from '../../shared/api'
-import type { JobProblem } from '../../shared/job'
+import type { FilesJob, JobProblem } from '../../shared/job'
+import { archiveRunInputs } from './archive'
 import { createLocalExecutor, type Executor } from './executor'
-import { checkJob, checkJobFile, InvalidJobError, loadJob, type LoadedJob } from './job-check'
+import { discardFilesStaging, executeFilesRun } from './files-runner'
+import { checkJob, checkJobFile, InvalidJobError, isFilesJob, loadJob, type LoadedJob } from './job-check'
 import { createLogger, runLogSink, type Logger } from './log'
 import { isTerminal, type RunStatus } from './run-states'
 import { executeRun, RunControl, summary, type RunProgress, type RunSummary } from './runner'
 import { DatabaseCorruptError, maybeBackup, openDatabase } from './store/open-db'
-import { Store, type RunRow } from './store/store'
+import { Store, type RunRow, type RunSelection, type RunTrigger } from './store/store'
 
 export interface EngineOptions {
   /** Replace the local worker pool (tests, or a distributed executor later). */
@@ -21,12 +23,23 @@ export interface EngineOptions {
 }
 
 export interface RunOptions {
+  trigger?: RunTrigger
+  selection?: RunSelection | null
   onProgress?: (p: RunProgress) => void
   stop?: AbortSignal
   control?: RunControl
 }
 
 type Listener<E extends EventName> = (payload: Events[E]) => void
+
+export interface LaunchOptions {
+  trigger?: RunTrigger
+  selection?: RunSelection | null
+  /** Asked inside the transaction that creates the run; false: do not start it. */
+  canStart?: () => boolean
+  /** Called in the same transaction once the run row exists: a due time and its run are recorded together or not at all. */
+  onCreated?: (runId: string) => void
+}
 
 /** A run's owner is presumed dead when its heartbeat is older than this. */
 const STALE_HEARTBEAT_MS = 30_000
@@ -51,6 +64,7 @@ export class Engine {
     this.createExecutor = opts.createExecutor ?? ((threads, memoryLimitMb) => createLocalExecutor({ threads, memoryLimitMb }))
     this.recoverStaleRuns()
     this.cleanStaging()
+    this.finishArchiving()
     this.emitter.setMaxListeners(100)
     this.store.onMove = (runId, from, to, message) => {
       const run = this.store.run(runId)
@@ -73,16 +87,39 @@ export class Engine {
    * Start a run in the background and return its id at once. Progress and state changes arrive
    * as events. `loaded` defaults to the job's current saved version.
    */
-  startRun(name: string, loaded?: LoadedJob): string {
+  startRun(name: string, loaded?: LoadedJob, opts: LaunchOptions = {}): string {
     const job = loaded ?? this.savedJob(name)
     const problems = checkJob(job).problems
     if (problems.length) throw new InvalidJobError(job.sourceFile, problems)
     const version = this.store.saveJobVersion(job.job.name, job.hash, job.definition, job.baseDir, job.sourceFile, loaded === undefined)
     const runId = newRunId()
-    this.store.createRun(runId, version)
+    // One run of a job at a time: two runs would write the same outputs.
+    const created = this.store.db.transaction(() => {
+      this.refuseOverlap(version.job_id, job.job.name)
+      if (opts.canStart && !opts.canStart()) return false
+      this.store.createRun(runId, version, { trigger: opts.trigger, selection: opts.selection })
+      opts.onCreated?.(runId)
+      return true
+    })()
+    if (!created) throw new ConflictError('This due time has already been handled.')
     this.emit('run.stateChanged', { runId, job: job.job.name, from: null, to: 'queued', message: null })
     this.track(runId, job)
     return runId
+  }
+
+  private refuseOverlap(jobId: number, name: string, except?: string): void {
+    const busy = this.activeRunOf(jobId)
+    if (busy && busy.id !== except) throw new ConflictError(`${name} is already running (run ${busy.id}); wait for it to finish or cancel it.`)
+  }
+
+  /** The job's run that is queued, running or paused with a live owner, if any. */
+  activeRunOf(jobId: number): RunRow | undefined {
+    return this.store.activeRuns().find((r) => r.job_id === jobId && ownerAlive(r))
+  }
+
+  /** Runs of this engine in progress. */
+  get activeRunIds(): string[] {
+    return [...this.active.keys()]
   }
 
   private track(runId: string, loaded: LoadedJob): void {
@@ -127,6 +164,7 @@ export class Engine {
     const fresh = this.requireRun(runId)
     if (fresh.status !== 'interrupted') throw new NotResumableError(runId, fresh.status)
     const version = this.store.jobVersion(fresh.job_version_id)
+    this.refuseOverlap(fresh.job_id, version.name, runId)
     this.track(runId, loadJob(JSON.parse(version.definition), version.base_dir, version.source_file))
     return 'running'
   }
@@ -139,11 +177,24 @@ export class Engine {
       return 'cancelled'
     }
     if (run.status === 'interrupted' || run.status === 'queued') {
-      this.store.move(runId, run.status, 'cancelled', { message: 'Cancelled; nothing was written.' })
+      // A files run moves each file's outputs into place as it goes: those stay.
+      const files = this.filesJobOf(run)
+      this.store.move(runId, run.status, 'cancelled', { message: files && run.records_out ? 'Cancelled. The files done before it stopped keep their outputs.' : 'Cancelled; nothing was written.' })
       rmSync(join(this.home, 'staging', runId), { recursive: true, force: true })
+      if (files) discardFilesStaging(files, runId)
       return 'cancelled'
     }
     throw new ConflictError(`Run ${runId} is ${run.status}; it cannot be cancelled.`)
+  }
+
+  private filesJobOf(run: RunRow): LoadedJob<FilesJob> | null {
+    const v = this.store.jobVersion(run.job_version_id)
+    try {
+      const loaded = loadJob(JSON.parse(v.definition), v.base_dir, v.source_file)
+      return isFilesJob(loaded) ? loaded : null
+    } catch {
+      return null
+    }
   }
 
   /** Interrupt every active run (they stay resumable) and wait for them to stop. */
@@ -157,6 +208,27 @@ export class Engine {
     const run = this.store.run(runId)
     if (!run) throw new RunNotFoundError(runId)
     return run
+  }
+
+  /** Archive moves that a crash cut short (the run committed, its inputs were not all moved yet). */
+  private finishArchiving(): void {
+    const runs = this.store.db
+      .prepare(
+        `SELECT DISTINCT l.run_id FROM ledger l JOIN runs r ON r.id = l.run_id JOIN job_versions v ON v.id = r.job_version_id
+         WHERE l.archived_to IS NULL AND r.status IN ('succeeded', 'partial') AND r.finished_at > ? AND v.definition LIKE '%"archive"%'`
+      )
+      .all(Date.now() - 7 * 86_400_000) as { run_id: string }[]
+    for (const { run_id } of runs) {
+      const run = this.store.run(run_id)
+      if (!run) continue
+      const v = this.store.jobVersion(run.job_version_id)
+      try {
+        const loaded = loadJob(JSON.parse(v.definition), v.base_dir, v.source_file)
+        if (loaded.job.archive) archiveRunInputs(this.store.db, run_id, loaded.job, loaded.baseDir)
+      } catch {
+        // a job version that no longer loads has nothing to archive
+      }
+    }
   }
 
   /** Staging left by runs that finished (or were killed right after committing) is removed. */
@@ -192,7 +264,10 @@ export class Engine {
   async runLoaded(loaded: LoadedJob, opts: RunOptions = {}): Promise<RunSummary> {
     const version = this.store.saveJobVersion(loaded.job.name, loaded.hash, loaded.definition, loaded.baseDir, loaded.sourceFile)
     const runId = newRunId()
-    this.store.createRun(runId, version)
+    this.store.db.transaction(() => {
+      this.refuseOverlap(version.job_id, loaded.job.name)
+      this.store.createRun(runId, version, { trigger: opts.trigger, selection: opts.selection })
+    })()
     return this.execute(runId, loaded, opts)
   }
 
@@ -205,6 +280,7 @@ export class Engine {
       throw new NotResumableError(runId, run.status)
     }
     const version = this.store.jobVersion(run.job_version_id)
+    this.refuseOverlap(run.job_id, version.name, runId)
     const loaded = loadJob(JSON.parse(version.definition), version.base_dir, version.source_file)
     return this.execute(runId, loaded, opts)
   }
@@ -213,6 +289,20 @@ export class Engine {
     if (this.active.has(runId) && !opts.control) throw new ConflictError(`Run ${runId} is already running.`)
     const sink = runLogSink(this.home, runId)
     const log: Logger = createLogger(sink, 'run')
+    const archive = (s: RunSummary): RunSummary => {
+      if (loaded.job.archive && (s.status === 'succeeded' || s.status === 'partial')) {
+        try {
+          archiveRunInputs(this.store.db, runId, loaded.job, loaded.baseDir, log)
+        } catch (e) {
+          log.warn('archiving the inputs failed', { error: (e as Error).message })
+        }
+      }
+      return s
+    }
+    // A files job: each input file is one item, handled by a command or a module (files-runner.ts).
+    if (isFilesJob(loaded)) {
+      return executeFilesRun({ store: this.store, home: this.home, runId, loaded, log, onProgress: opts.onProgress, stop: opts.stop, control: opts.control }).then(archive)
+    }
     return executeRun({
       store: this.store,
       home: this.home,
@@ -223,14 +313,19 @@ export class Engine {
       onProgress: opts.onProgress,
       stop: opts.stop,
       control: opts.control
-    })
+    }).then(archive)
   }
 
   runSummary(runId: string): RunSummary {
     const run = this.store.run(runId)
     if (!run) throw new RunNotFoundError(runId)
-    const name = this.store.jobVersion(run.job_version_id).name
-    return { ...summary(this.store, runId, name, run.started_at ?? run.created_at), durationMs: (run.finished_at ?? Date.now()) - (run.started_at ?? run.created_at) }
+    const version = this.store.jobVersion(run.job_version_id)
+    const kind = (JSON.parse(version.definition) as { kind?: string }).kind === 'files' ? ('files' as const) : undefined
+    return {
+      ...summary(this.store, runId, version.name, run.started_at ?? run.created_at),
+      durationMs: (run.finished_at ?? Date.now()) - (run.started_at ?? run.created_at),
+      ...(kind ? { kind } : {})
+    }
   }
 
   close(): void {
@@ -262,7 +357,7 @@ export class NotResumableError extends Error {
   }
 }
 
-function ownerAlive(run: RunRow): boolean {
+export function ownerAlive(run: RunRow): boolean {
   if (run.owner_pid === null) {
     // Created but never started by anyone: alive only while fresh.
     return Date.now() - run.created_at < STALE_HEARTBEAT_MS

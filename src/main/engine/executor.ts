@@ -24,14 +24,30 @@ const WORKER_LOAD_WAIT_MS = 5000
  */
 export function resolveWorkerPath(): string {
   if (process.env.BATCHERY_WORKER) return process.env.BATCHERY_WORKER
-  const found = builtFile(import.meta.url, `main/${WORKER_FILE}`)
+  return resolveBuiltWorker(WORKER_FILE)
+}
+
+/** A worker bundle of the build by file name (out/main/<file>). */
+export function resolveBuiltWorker(file: string): string {
+  const found = builtFile(import.meta.url, `main/${file}`)
   if (found) return found
-  throw new Error(`The Batchery worker (${WORKER_FILE}) was not found: run "npm run build" first.`)
+  throw new Error(`The Batchery worker (${file}) was not found: run "npm run build" first.`)
 }
 
 export function createLocalExecutor(opts: { threads: number; memoryLimitMb?: number; workerPath?: string }): Executor {
+  return createWorkerPool<PartitionTask, PartitionResult>({ ...opts, workerPath: opts.workerPath ?? resolveWorkerPath() })
+}
+
+/** A pool of worker threads running one worker bundle: tasks in, results out. */
+export interface WorkerPool<T, R> {
+  run(task: T, signal: AbortSignal): Promise<R>
+  readonly threads: number
+  destroy(): Promise<void>
+}
+
+export function createWorkerPool<T, R>(opts: { threads: number; memoryLimitMb?: number; workerPath: string }): WorkerPool<T, R> {
   const pool = new Piscina({
-    filename: opts.workerPath ?? resolveWorkerPath(),
+    filename: opts.workerPath,
     minThreads: opts.threads,
     maxThreads: opts.threads,
     // Queue as much as the engine submits: tasks are small descriptions, not data.
@@ -64,7 +80,7 @@ export function createLocalExecutor(opts: { threads: number; memoryLimitMb?: num
   // Workers started later (replacing crashed ones) are announced only once ready.
   pool.on('workerCreate', (w: { id: number }) => ready.add(w.id))
   return {
-    run: (task, signal) => pool.run(task, { signal }) as Promise<PartitionResult>,
+    run: (task, signal) => pool.run(task, { signal }) as Promise<R>,
     threads: opts.threads,
     destroy: async () => {
       await Promise.all(loading)

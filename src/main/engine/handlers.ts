@@ -13,17 +13,23 @@ import type {
   Params,
   Results,
   RunDetail,
-  RunSummaryView
+  RunSummaryView,
+  ScheduleView
 } from '../../shared/api'
 import { columnsAfter } from '../../shared/columns'
+import { isObjectInput } from '../../shared/formats'
 import { inputDelimiter, outputDelimiter } from '../../shared/job'
 import type { PartitionResult } from '../../shared/partition-task'
 import { ConflictError, JobNotFoundError, type Engine } from './engine'
-import { dataStartOf, listInputFiles, readHeader } from './inputs'
-import { checkJob, InvalidJobError, loadJob, type LoadedJob } from './job-check'
+import { listInputFiles } from './inputs'
+import { checkJob, InvalidJobError, isFilesJob, loadJob, type LoadedJob } from './job-check'
+import { failedItemPaths, filesDryRun } from './files-runner'
 import { previewFolder } from './detect'
 import { runLogPath } from './log'
 import { resolveIn } from './paths'
+import { inputDataStart, readInputHeader, taskInput } from './plan-formats'
+import { rerunFileText, rerunJobParts } from './rerun-formats'
+import { scheduleView, setJobEnabled } from './scheduler'
 import type { RunRow } from './store/store'
 
 export type Handlers = { [M in MethodName]: (params: Params<M> & Record<string, unknown>) => Promise<Results[M]> | Results[M] }
@@ -31,11 +37,13 @@ export type Handlers = { [M in MethodName]: (params: Params<M> & Record<string, 
 /** Recent runs a job's summary shows durations and success rate for. */
 const RECENT_RUNS = 20
 
-function runView(r: RunRow & { job: string }, version: number): RunSummaryView {
+function runView(r: RunRow & { job: string }, version: { version: number; definition: string }): RunSummaryView {
   return {
     runId: r.id,
     job: r.job,
-    jobVersion: version,
+    jobVersion: version.version,
+    // A files job counts files: in = done (out) + failed.
+    kind: (JSON.parse(version.definition) as { kind?: string }).kind === 'files' ? 'files' : 'records',
     status: r.status,
     createdAt: r.created_at,
     startedAt: r.started_at,
@@ -59,7 +67,6 @@ function loadFromApp(job: unknown, baseDir?: string): LoadedJob {
 
 export function createHandlers(engine: Engine): Handlers {
   const store = engine.store
-  const versionOf = (r: RunRow): number => store.jobVersion(r.job_version_id).version
 
   const jobSummary = (name: string): JobSummary => {
     const j = store.job(name)
@@ -78,20 +85,44 @@ export function createHandlers(engine: Engine): Handlers {
       recentDurationsMs: finished
         .filter((r) => r.started_at !== null && r.finished_at !== null)
         .map((r) => (r.finished_at as number) - (r.started_at as number))
-        .reverse()
+        .reverse(),
+      ...scheduleSummary(j.id, j.version.definition, j.version.base_dir)
     }
+  }
+
+  const scheduleSummary = (jobId: number, definition: string, baseDir: string): Pick<JobSummary, 'scheduled' | 'nextDueAt' | 'missedRecently'> => {
+    try {
+      const loaded = loadJob(JSON.parse(definition), baseDir, null)
+      const v = scheduleView(engine, jobId, loaded.job, Date.now(), { next: 1, recent: 20 })
+      const next = v.triggers.flatMap((t) => t.next).sort((a, b) => a - b)[0] ?? null
+      return { scheduled: v.enabled && v.triggers.length > 0, nextDueAt: next, missedRecently: v.dueTimes.filter((d) => d.status === 'missed').length }
+    } catch {
+      return { scheduled: false, nextDueAt: null, missedRecently: 0 }
+    }
+  }
+
+  const schedule = (name: string): ScheduleView => {
+    const j = store.job(name)
+    if (!j) throw new JobNotFoundError(name)
+    const loaded = loadJob(JSON.parse(j.version.definition), j.version.base_dir, j.version.source_file)
+    return scheduleView(engine, j.id, loaded.job, Date.now(), { next: 5, recent: 100 })
   }
 
   const saveLoaded = (loaded: LoadedJob): JobSummary => {
     const check = checkJob(loaded)
     if (check.problems.length) throw new InvalidJobError(null, check.problems)
+    const isNew = store.job(loaded.job.name) === undefined
     store.saveJobVersion(loaded.job.name, loaded.hash, loaded.definition, loaded.baseDir, loaded.sourceFile)
+    // A job made in the app is scheduled as soon as it is saved; later saves keep its on/off state.
+    if (isNew) setJobEnabled(engine, loaded.job.name, true)
     return jobSummary(loaded.job.name)
   }
 
   const dryRun = async (loaded: LoadedJob, limit: number): Promise<DryRunResult> => {
     const check = checkJob(loaded)
     if (check.problems.length) throw new InvalidJobError(null, check.problems)
+    // A files job's dry run lists the exact command of each file; nothing runs.
+    if (isFilesJob(loaded)) return filesDryRun(loaded, check.files, limit)
     const { job } = loaded
     const executor = engine.createExecutor(1)
     const output: Record<string, unknown>[] = []
@@ -101,7 +132,7 @@ export function createHandlers(engine: Engine): Handlers {
     try {
       for (const f of listInputFiles(job, loaded.baseDir)) {
         if (counts.in >= limit) break
-        const header = job.input.format === 'jsonl' ? null : readHeader(f.path, job)
+        const header = isObjectInput(job.input.format) ? null : readInputHeader(f.path, job)
         if (header && !header.ok) {
           counts.in++
           counts.failed++
@@ -109,14 +140,14 @@ export function createHandlers(engine: Engine): Handlers {
           continue
         }
         const columns = header?.ok ? header.columns : null
-        const { dataStart, firstLine } = dataStartOf(f.path, job)
+        const { dataStart, firstLine } = inputDataStart(f.path, job)
         const result: PartitionResult = await executor.run(
           {
             runId: 'dry-run',
             partitionIdx: 0,
             attempt: 1,
             pipeline: { hash: loaded.hash, steps: job.steps, baseDir: loaded.baseDir },
-            input: { format: job.input.format, delimiter: inputDelimiter(job), quote: job.input.quote, encoding: job.input.encoding },
+            input: taskInput(job),
             output: { format: job.output.format, delimiter: outputDelimiter(job), columns: columnsAfter(columns ?? [], job.steps).columns },
             file: f.path,
             start: dataStart,
@@ -164,6 +195,13 @@ export function createHandlers(engine: Engine): Handlers {
     const source = engine.requireRun(sourceRunId)
     const name = store.jobVersion(source.job_version_id).name
     const current = engine.savedJob(name)
+    if (isFilesJob(current)) {
+      // A files job re-runs its failed files themselves, into its own output folder (they left no output).
+      const paths = failedItemPaths(store, sourceRunId)
+      if (!paths.length) throw new ConflictError('This run has no failed files to re-run.')
+      const trigger = { kind: 'backfill' as const, at: Date.now(), label: `the failed files of run ${sourceRunId}` }
+      return { runId: engine.startRun(name, undefined, { trigger, selection: { kind: 'files', paths } }) }
+    }
     const dir = join(engine.home, 'reruns', sourceRunId)
     mkdirSync(dir, { recursive: true })
     const files = new Map(store.files(sourceRunId).map((f) => [f.rel_path, f]))
@@ -187,15 +225,18 @@ export function createHandlers(engine: Engine): Handlers {
       const header = job.input.format !== 'jsonl' && job.input.header && file?.header ? (JSON.parse(file.header) as string[]) : null
       const d = inputDelimiter(job)
       const head = header ? header.map((h) => (/["\n\r]/.test(h) || h.includes(d) ? `"${h.replaceAll('"', '""')}"` : h)).join(d) + '\n' : ''
-      writeFileSync(target, head + raws.join('\n') + '\n', job.input.encoding === 'utf8' ? 'utf8' : 'latin1')
+      writeFileSync(target, rerunFileText(job, raws) ?? head + raws.join('\n') + '\n', job.input.encoding === 'utf8' ? 'utf8' : 'latin1')
     }
+    // Workbooks, JSON arrays and compressed files are re-run from text (rerun-formats.ts).
+    const parts = rerunJobParts(job, [...files.values()].map((f) => (f.header ? (JSON.parse(f.header) as string[]) : [])))
     const definition = {
       ...job,
-      input: { ...job.input, folder: join(dir, 'in'), include: ['**/*'], exclude: [] },
+      steps: parts.steps,
+      input: { ...parts.input, folder: join(dir, 'in'), include: ['**/*'], exclude: [] },
       output: { ...job.output, folder: join(resolveIn(current.baseDir, job.output.folder), `rerun-${sourceRunId}`) }
     }
     const loaded = loadJob(definition, current.baseDir, current.sourceFile)
-    return { runId: engine.startRun(name, loaded) }
+    return { runId: engine.startRun(name, loaded, { trigger: { kind: 'rerun', of: sourceRunId } }) }
   }
 
   const browse = (path?: string): FolderListing => {
@@ -226,7 +267,7 @@ export function createHandlers(engine: Engine): Handlers {
     const version = store.jobVersion(r.job_version_id)
     const def = JSON.parse(version.definition) as { output: { folder: string } }
     return {
-      ...runView({ ...r, job: name }, version.version),
+      ...runView({ ...r, job: name }, version),
       partitions: parts.map((p) => ({
         idx: p.idx,
         file: files.get(p.file_index) ?? '',
@@ -265,7 +306,7 @@ export function createHandlers(engine: Engine): Handlers {
       }
       const check = checkJob(loaded)
       const first = check.files[0]
-      const header = first && loaded.job.input.format !== 'jsonl' ? readHeader(first.path, loaded.job) : null
+      const header = first && !isFilesJob(loaded) && !isObjectInput(loaded.job.input.format) ? readInputHeader(first.path, loaded.job) : null
       return { problems: check.problems, warnings: check.warnings, columns: header?.ok ? header.columns : null }
     },
     'jobs.save': ({ job, baseDir }) => saveLoaded(loadFromApp(job, baseDir)),
@@ -286,8 +327,26 @@ export function createHandlers(engine: Engine): Handlers {
       return previewFolder({ ...p, folder })
     },
     'inputs.browse': ({ path }) => browse(path),
-    'runs.dryRun': ({ job, baseDir, limit }) => dryRun(loadFromApp(job, baseDir), limit ?? 200),
+    'runs.dryRun': async ({ job, baseDir, limit }) => {
+      const loaded = loadFromApp(job, baseDir)
+      try {
+        return await dryRun(loaded, limit ?? 200)
+      } catch (e) {
+        if (e instanceof InvalidJobError || e instanceof ConflictError) throw e
+        // A step that cannot even start (a script that does not load) is the job's problem, said plainly.
+        throw new ConflictError(`The dry run stopped: ${(e as Error)?.message ?? String(e)}`)
+      }
+    },
+    'jobs.schedule': ({ name }) => schedule(name),
+    'jobs.setEnabled': ({ name, enabled }) => {
+      if (!store.job(name)) throw new JobNotFoundError(name)
+      setJobEnabled(engine, name, enabled)
+      return schedule(name)
+    },
     'runs.start': ({ job }) => ({ runId: engine.startRun(job) }),
+    'runs.startWithFiles': ({ job, paths }) => ({
+      runId: engine.startRun(job, undefined, { trigger: { kind: 'drop', at: Date.now() }, selection: { kind: 'files', paths: paths.map((p) => resolve(p)) } })
+    }),
     'runs.rerunFailed': ({ runId }) => rerunFailed(runId),
     'runs.pause': ({ runId }) => ({ runId, status: engine.pause(runId) }),
     'runs.resume': ({ runId }) => ({ runId, status: engine.resumeRun(runId) }),
@@ -298,7 +357,7 @@ export function createHandlers(engine: Engine): Handlers {
         const j = store.job(job)
         return j ? store.runsOfJob(j.id, limit ?? 100) : []
       })() : store.runs(limit ?? 100)
-      return rows.map((r) => runView(r, versionOf(r)))
+      return rows.map((r) => runView(r, store.jobVersion(r.job_version_id)))
     },
     'runs.get': ({ runId }) => {
       engine.recoverStaleRuns()

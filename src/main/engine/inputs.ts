@@ -1,10 +1,12 @@
 // Finding a job's input files and reading their headers.
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import iconv from 'iconv-lite'
 import picomatch from 'picomatch'
-import { inputDelimiter, type Job } from '../../shared/job'
+import { DEFAULT_MAX_RECORD_BYTES, formatBytes } from '../../shared/failures'
+import { inputDelimiter, parseSizeBytes, type AnyJob, type Job } from '../../shared/job'
 import { CsvParser } from '../../workers/formats/csv-parser'
+import { decoderFor } from '../../workers/formats/decode'
 import { resolveIn } from './paths'
 
 export interface InputFile {
@@ -21,9 +23,11 @@ export interface InputFile {
  * when it lies inside the input folder. Patterns follow glob rules: "*.csv" matches files in the
  * folder itself, "**\/*.csv" in every subfolder too; dot files are skipped.
  */
-export function listInputFiles(job: Job, baseDir: string): InputFile[] {
+export function listInputFiles(job: AnyJob, baseDir: string): InputFile[] {
   const root = resolveIn(baseDir, job.input.folder)
   const outDir = resolveIn(baseDir, job.output.folder)
+  // Nor is its archive folder: files moved there were processed already.
+  const archiveDir = job.archive ? resolveIn(baseDir, job.archive.folder) : null
   const include = picomatch(job.input.include)
   const exclude = job.input.exclude.length ? picomatch(job.input.exclude) : () => false
   const files: InputFile[] = []
@@ -31,6 +35,7 @@ export function listInputFiles(job: Job, baseDir: string): InputFile[] {
     if (!entry.isFile()) continue
     const abs = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)
     if (abs === outDir || abs.startsWith(outDir + sep)) continue
+    if (archiveDir && (abs === archiveDir || abs.startsWith(archiveDir + sep))) continue
     const rel = relative(root, abs).split(sep).join('/')
     if (!include(rel) || exclude(rel)) continue
     const st = statSync(abs)
@@ -122,7 +127,21 @@ export function generatedColumns(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `column${i + 1}`)
 }
 
-/** The header of one CSV file, read from its first bytes (up to 1 MiB). */
+/** The largest record a job reads, in bytes (policy.maxRecordSize, else the default). */
+export function maxRecordBytes(job: Job): number {
+  const v = job.policy.maxRecordSize
+  return v === undefined ? DEFAULT_MAX_RECORD_BYTES : parseSizeBytes(v)
+}
+
+/** Read size for the first record of a file: most headers fit in one read. */
+const HEAD_BLOCK_BYTES = 64 * 1024
+
+/**
+ * The header of one CSV file (or, without a header row, the column count of its first record),
+ * read in blocks through the parser, so a header with quoted line breaks is read whole and one
+ * that never ends (a file without line breaks, a quote never closed) is refused once it passes
+ * the job's record size limit instead of being read whole.
+ */
 export function readHeader(file: string, job: Job): { ok: true; columns: string[] } | { ok: false; message: string } {
   let fd: number
   try {
@@ -131,55 +150,114 @@ export function readHeader(file: string, job: Job): { ok: true; columns: string[
     const code = (e as NodeJS.ErrnoException).code
     return { ok: false, message: `${file} cannot be read (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? (e as Error).message)})` }
   }
+  const limit = maxRecordBytes(job)
+  const header = job.input.header
+  let found: { fields: string[]; raw: string } | null = null
+  let broken: { line: number; message: string } | null = null
+  const parser: CsvParser = new CsvParser(
+    { delimiter: inputDelimiter(job), quote: job.input.quote },
+    {
+      record: (fields) => {
+        if (!found && !broken) found = { fields, raw: parser.lastRaw() }
+      },
+      malformed: (line, _raw, message, code) => {
+        if (found || broken) return
+        // Without a header, a data row too large to read says nothing about the columns: the next one does.
+        if (code === 'RECORD_TOO_LARGE' && !header) return
+        broken = { line, message: code === 'RECORD_TOO_LARGE' ? tooLongHeader(limit) : message }
+      }
+    },
+    1,
+    { maxRecordBytes: limit, utf8: job.input.encoding === 'utf8' }
+  )
   try {
-    const buf = Buffer.allocUnsafe(1 << 20)
-    const n = readSync(fd, buf, 0, buf.length, 0)
-    let bytes = buf.subarray(0, n)
-    if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3)
-    // Enough for the first record when it has no quoted newline; a quoted one is still found by the parser.
-    const text = decodeBytes(bytes, job.input.encoding)
-    const nl = firstRecordEnd(text, job.input.quote)
-    if (job.input.header) return headerColumns(text.slice(0, nl), job, file)
-    const first = firstRecord(text.slice(0, nl), job)
-    return first.ok ? { ok: true, columns: generatedColumns(first.fields.length) } : { ok: false, message: `${file}, line 1: ${first.message}` }
+    const buf = Buffer.allocUnsafe(HEAD_BLOCK_BYTES)
+    const decoder = decoderFor(job.input.encoding)
+    let pos = 0
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, pos)
+      let bytes = buf.subarray(0, n)
+      if (pos === 0 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3)
+      pos += n
+      const final = n === 0
+      parser.push(decoder.write(bytes) + (final ? decoder.end() : ''), final)
+      if (found || broken || final) break
+      // Past the limit a header can only end as a failed record, possibly at the end of a huge
+      // file: stop here. (Without a header, later rows still give the column count.)
+      if (header && pos > limit + HEAD_BLOCK_BYTES) {
+        broken = { line: parser.line, message: tooLongHeader(limit) }
+        break
+      }
+    }
   } finally {
     closeSync(fd)
   }
+  const first = found as { fields: string[]; raw: string } | null
+  const bad = broken as { line: number; message: string } | null
+  if (bad) return { ok: false, message: `${file}, line ${bad.line}: ${header ? 'the header row cannot be read: ' : ''}${bad.message}` }
+  if (!first) return header ? headerColumns('', job, file) : { ok: false, message: `${file}, line 1: the file has no rows` }
+  return header ? headerColumns(first.raw, job, file) : { ok: true, columns: generatedColumns(first.fields.length) }
 }
 
-function firstRecordEnd(text: string, quote: string): number {
-  let inQuotes = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (c === quote) inQuotes = !inQuotes
-    else if (c === '\n' && !inQuotes) return i
-  }
-  return text.length
+function tooLongHeader(limit: number): string {
+  return (
+    `it is longer than ${formatBytes(limit)}, the limit on one record (the file may have no line breaks, or a quote in the header is never closed); ` +
+    `if the header really is that long, raise policy.maxRecordSize in the job`
+  )
 }
 
 /**
- * Where a file's data starts (after a BOM and the header record) and its first data line, from
- * its first bytes; for a dry run, which reads only the beginning of a file.
+ * Where a file's data starts (after a BOM, leading empty lines and the header record) and its
+ * first data line; for a dry run, which reads only the beginning of a file. Reads in blocks, up to
+ * the job's record size limit: a header that does not end by then leaves no data to preview.
  */
 export function dataStartOf(file: string, job: Job): { dataStart: number; firstLine: number } {
   const fd = openSync(file, 'r')
   try {
-    const buf = Buffer.allocUnsafe(1 << 20)
-    const n = readSync(fd, buf, 0, buf.length, 0)
+    const buf = Buffer.allocUnsafe(HEAD_BLOCK_BYTES)
+    let n = readSync(fd, buf, 0, buf.length, 0)
     const bom = n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0
     if (job.input.format === 'jsonl' || !job.input.header) return { dataStart: bom, firstLine: 1 }
     const quote = job.input.quote.charCodeAt(0)
+    const cap = bom + maxRecordBytes(job) + HEAD_BLOCK_BYTES
+    let base = 0
+    let i = bom
     let inQuotes = false
     let lines = 1
-    for (let i = bom; i < n; i++) {
-      const c = buf[i]
-      if (c === quote) inQuotes = !inQuotes
-      else if (c === 10) {
-        if (!inQuotes) return { dataStart: i + 1, firstLine: lines + 1 }
-        lines++
+    // Empty lines before the header are skipped, as the parser skips them ("\n" or "\r\n").
+    let started = false
+    let pendingCR = false
+    while (n > 0) {
+      for (; i < n; i++) {
+        const c = buf[i]
+        if (!started) {
+          if (pendingCR) {
+            pendingCR = false
+            if (c === 10) {
+              lines++
+              continue
+            }
+            started = true
+          } else if (c === 10) {
+            lines++
+            continue
+          } else if (c === 13) {
+            pendingCR = true
+            continue
+          } else started = true
+        }
+        if (c === quote) inQuotes = !inQuotes
+        else if (c === 10) {
+          if (!inQuotes) return { dataStart: base + i + 1, firstLine: lines + 1 }
+          lines++
+        }
       }
+      base += n
+      if (base >= cap) break
+      n = readSync(fd, buf, 0, buf.length, base)
+      i = 0
     }
-    return { dataStart: n, firstLine: lines + 1 }
+    return { dataStart: fstatSync(fd).size, firstLine: lines + 1 }
   } finally {
     closeSync(fd)
   }

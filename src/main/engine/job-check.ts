@@ -5,13 +5,16 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { columnsAfter, unionColumns } from '../../shared/columns'
 import { compileExpression, ExpressionSyntaxError } from '../../shared/expression'
-import { parseJob, type Job, type JobProblem } from '../../shared/job'
+import { isObjectInput, needsColumns } from '../../shared/formats'
+import { parseJob, type AnyJob, type FilesJob, type Job, type JobProblem } from '../../shared/job'
 import { closest } from '../../shared/suggest'
-import { listInputFiles, readHeader, type InputFile } from './inputs'
+import { listInputFiles, type InputFile } from './inputs'
 import { resolveIn } from './paths'
+import { readInputHeader } from './plan-formats'
+import { checkFilesJob } from './files-check'
 
-export interface LoadedJob {
-  job: Job
+interface LoadedJobOf<J extends AnyJob> {
+  job: J
   /** Folder that relative paths in the job resolve against: the job file's folder. */
   baseDir: string
   sourceFile: string | null
@@ -19,6 +22,18 @@ export interface LoadedJob {
   definition: string
   /** Identity of this job version: the definition and where it runs. */
   hash: string
+}
+
+/**
+ * A parsed job with where it came from: a union by kind. Code for one kind narrows at its entry
+ * point with isFilesJob (records-only code takes LoadedRecordsJob).
+ */
+export type LoadedJob<J extends AnyJob = AnyJob> = J extends AnyJob ? LoadedJobOf<J> : never
+export type LoadedRecordsJob = LoadedJob<Job>
+export type LoadedFilesJob = LoadedJob<FilesJob>
+
+export function isFilesJob(loaded: LoadedJob): loaded is LoadedFilesJob {
+  return loaded.job.kind === 'files'
 }
 
 export class InvalidJobError extends Error {
@@ -53,7 +68,7 @@ export function loadJob(value: unknown, baseDir: string, sourceFile: string | nu
   if (!parsed.ok) throw new InvalidJobError(sourceFile, parsed.problems)
   const definition = JSON.stringify(parsed.job)
   const hash = createHash('sha256').update(JSON.stringify({ definition, baseDir })).digest('hex').slice(0, 32)
-  return { job: parsed.job, baseDir, sourceFile, definition, hash }
+  return { job: parsed.job, baseDir, sourceFile, definition, hash } as LoadedJob
 }
 
 function jsonErrorWithLine(text: string, e: Error): string {
@@ -85,6 +100,7 @@ const HEADER_SAMPLE_FILES = 50
 
 /** Check a structurally valid job against its input folder: folder, files, columns, expressions, scripts. */
 export function checkJob(loaded: LoadedJob): CheckResult {
+  if (isFilesJob(loaded)) return checkFilesJob(loaded)
   const { job, baseDir } = loaded
   const problems: JobProblem[] = []
   const warnings: string[] = []
@@ -104,18 +120,20 @@ export function checkJob(loaded: LoadedJob): CheckResult {
   }
 
   let header: string[] | null = null
-  if (job.input.format !== 'jsonl' && job.input.header && files.length) {
+  if (!isObjectInput(job.input.format) && job.input.header && files.length) {
     const headers: string[][] = []
     for (const f of files.slice(0, HEADER_SAMPLE_FILES)) {
-      const h = readHeader(f.path, job)
+      const h = readInputHeader(f.path, job)
       if (h.ok) headers.push(h.columns)
     }
     if (headers.length) header = unionColumns(headers)
   }
   checkSteps(job, header, baseDir, problems)
-  if (job.output.format !== 'jsonl') {
-    if (job.input.format === 'jsonl' && !job.steps.some((s) => 'select' in s)) {
-      problems.push({ path: 'output.format', message: 'CSV output from JSON lines needs the list of columns: add a select step naming them, in order' })
+  if (needsColumns(job.output.format)) {
+    if (isObjectInput(job.input.format) && !job.steps.some((s) => 'select' in s)) {
+      const out = job.output.format === 'xlsx' ? 'Excel' : job.output.format.toUpperCase()
+      const from = job.input.format === 'json' ? 'JSON arrays' : 'JSON lines'
+      problems.push({ path: 'output.format', message: `${out} output from ${from} needs the list of columns: add a select step naming them, in order` })
     }
     const script = job.steps.findIndex((s) => 'script' in s && (typeof s.script === 'string' || !s.script.adds))
     if (script !== -1 && !job.steps.slice(script).some((s) => 'select' in s)) {

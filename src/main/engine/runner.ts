@@ -28,20 +28,23 @@ import { StringDecoder } from 'node:string_decoder'
 import type { RunProgressEvent } from '../../shared/api'
 import { columnsAfter, unionColumns } from '../../shared/columns'
 import { boundRaw, type FailedRecord } from '../../shared/failures'
+import { withoutCompressionSuffix } from '../../shared/formats'
 import { inputDelimiter, outputDelimiter, parseDurationMs, parseSizeBytes, type Job } from '../../shared/job'
 import { PROGRESS_SLOTS, type PartitionResult, type PartitionTask } from '../../shared/partition-task'
 import { CsvParser } from '../../workers/formats/csv-parser'
 import { decoderFor } from '../../workers/formats/decode'
-import { csvHeaderLine } from '../../workers/formats/encode'
 import { JsonlParser } from '../../workers/formats/jsonl-parser'
+import { bodyWriter, outputHead, writeXlsxOutput } from './assemble-formats'
 import { crashPoint } from './crash-points'
 import type { Executor } from './executor'
-import { decodeBytes, headerColumns, listInputFiles, notTextReason, readHeader } from './inputs'
-import type { LoadedJob } from './job-check'
+import { decodeBytes, headerColumns, maxRecordBytes, notTextReason, readHeader } from './inputs'
+import type { LoadedRecordsJob } from './job-check'
 import type { Logger } from './log'
 import { resolveIn } from './paths'
+import { isWholeFileInput, planWholeFile, quarantinedWholeFile, taskInput, type WholeFilePlan } from './plan-formats'
 import { scanFile } from './scan'
-import type { PartitionRow, RunFileRow, RunRow, Store } from './store/store'
+import { selectInputs, sha256Of } from './selection'
+import type { PartitionRow, RunFileRow, RunRow, RunSelection, Store } from './store/store'
 
 export interface RunCounts {
   in: number
@@ -59,6 +62,8 @@ export interface RunSummary {
   outputs: { path: string; records: number; sha256: string }[]
   message: string | null
   durationMs: number
+  /** A files job's run counts files: in = done (out) + failed. Absent: records. */
+  kind?: 'records' | 'files'
 }
 
 /** What a run reports as it goes: the contract's run.progressed event. */
@@ -110,7 +115,7 @@ export interface RunContext {
   store: Store
   home: string
   runId: string
-  loaded: LoadedJob
+  loaded: LoadedRecordsJob
   log: Logger
   createExecutor: (threads: number, memoryLimitMb?: number) => Executor
   onProgress?: (p: RunProgress) => void
@@ -135,7 +140,7 @@ const SOLO_DEATHS_TO_SET_ASIDE = 3
 const TRANSIENT_CODES = new Set(['EBUSY', 'EMFILE', 'ENFILE', 'EAGAIN', 'ETIMEDOUT', 'ERR_WORKER_OUT_OF_MEMORY'])
 
 /** A counting semaphore: at most `n` holders; waiters are served first come, first served. */
-class Slots {
+export class Slots {
   private waiting: (() => void)[] = []
   constructor(private free: number) {}
 
@@ -158,13 +163,13 @@ export function stagingDir(home: string, runId: string): string {
   return join(home, 'staging', runId)
 }
 
-function backoffMs(attempt: number): number {
+export function backoffMs(attempt: number): number {
   // Exponential with full jitter: 200 ms, 400 ms, 800 ms... capped at 10 s.
   const cap = Math.min(10_000, 200 * 2 ** (attempt - 1))
   return cap / 2 + Math.random() * (cap / 2)
 }
 
-function errorText(e: unknown): string {
+export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
 
@@ -176,7 +181,7 @@ function isTransient(e: unknown): boolean {
 
 const DISK_FULL_MESSAGE = 'Stopped: the disk is full. Nothing was lost and no partial output was left; free some space, then resume the run.'
 
-function isDiskFull(e: unknown): boolean {
+export function isDiskFull(e: unknown): boolean {
   // Errors from worker threads arrive cloned; the code may survive only in the message.
   const code = (e as NodeJS.ErrnoException)?.code
   return code === 'ENOSPC' || code === 'SQLITE_FULL' || /ENOSPC|no space left on device|database or disk is full/i.test(errorText(e))
@@ -317,13 +322,14 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         partitionIdx: p.idx,
         attempt,
         pipeline: { hash: loaded.hash, steps: job.steps, baseDir: loaded.baseDir },
-        input: { format: job.input.format, delimiter: inputDelimiter(job), quote: job.input.quote, encoding: job.input.encoding },
+        input: taskInput(job),
         output: { format: job.output.format, delimiter: outputDelimiter(job), columns: columnsByFile.get(p.file_index) ?? [] },
         file: f.path,
         start: p.start,
         end: p.end,
         firstLine: p.first_line,
         lastOfFile: p.last_of_file === 1,
+        maxRecordBytes: maxRecordBytes(job),
         header: f.header ? (JSON.parse(f.header) as string[]) : null,
         stagedPath: join(staging, `p${p.idx}.out`),
         keysPath: job.steps.some((s) => 'dedupe' in s) ? join(staging, `p${p.idx}.keys`) : null,
@@ -462,6 +468,13 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     phase = 'assembling'
     report(true)
     const assembled = assemble(store, runId, job, loaded, staging, columnsByFile, tmpOutputs)
+    if (job.output.format === 'xlsx') {
+      // The workers are done: their memory is given back before the workbooks are written.
+      await executor.destroy()
+      executor = null
+      // A workbook is written from the assembled rows, streaming (assemble-formats.ts).
+      for (const o of assembled.outputs) await writeXlsxOutput(o, job.name, tmpOutputs)
+    }
     const run = store.run(runId) as RunRow
     const out = assembled.outputs.reduce((s, o) => s + o.records, 0)
     if (run.records_in !== out + run.filtered + assembled.deduped + run.failed) {
@@ -546,9 +559,10 @@ export function summary(store: Store, runId: string, job: string, started: numbe
   }
 }
 
-function plan(store: Store, runId: string, loaded: LoadedJob, threads: number, log: Logger): void {
+function plan(store: Store, runId: string, loaded: LoadedRecordsJob, threads: number, log: Logger): void {
   const { job, baseDir } = loaded
-  const inputs = listInputFiles(job, baseDir)
+  const run = store.run(runId) as RunRow
+  const inputs = selectInputs(store.db, run.job_id, job, baseDir, run.selection ? (JSON.parse(run.selection) as RunSelection) : null)
   const totalBytes = inputs.reduce((s, f) => s + f.size, 0)
   const target = job.policy.chunkSize
     ? parseSizeBytes(job.policy.chunkSize)
@@ -561,9 +575,27 @@ function plan(store: Store, runId: string, loaded: LoadedJob, threads: number, l
     const fileFailure = (message: string, raw = ''): void => {
       fileFailures.push({ fileIndex, failure: { line: 1, step: 'read', code: 'FILE_UNREADABLE', message, raw: boundRaw(raw) } })
     }
+    // Compressed files, workbooks and JSON arrays are planned by their own rules (plan-formats.ts).
+    let whole: WholeFilePlan | null = null
+    try {
+      whole = isWholeFileInput(job, f.path) ? planWholeFile(job, f, target) : null
+    } catch (e) {
+      files.push({ file_index: fileIndex, path: f.path, rel_path: f.relPath, size: f.size, mtime_ms: f.mtimeMs, sha256: '', header: null })
+      fileFailure(`${f.relPath} cannot be read: ${explainSystemError(e, f.relPath)}`)
+      continue
+    }
+    if (whole) {
+      const w = whole
+      files.push({ file_index: fileIndex, path: f.path, rel_path: f.relPath, size: w.size, mtime_ms: f.mtimeMs, sha256: w.sha256, header: w.header ? JSON.stringify(w.header) : null })
+      if (w.failure) fileFailure(w.failure.message, w.failure.raw)
+      w.partitions.forEach((p, i) => {
+        parts.push({ idx: parts.length, file_index: fileIndex, start: p.start, end: p.end, first_line: p.firstLine, last_of_file: i === w.partitions.length - 1 ? 1 : 0 })
+      })
+      continue
+    }
     let scan
     try {
-      scan = scanFile(f.path, { format: csv ? 'csv' : 'jsonl', quote: job.input.quote, header: csv && job.input.header, targetPartitionBytes: target })
+      scan = scanFile(f.path, { format: csv ? 'csv' : 'jsonl', quote: job.input.quote, header: csv && job.input.header, targetPartitionBytes: target, maxRecordBytes: maxRecordBytes(job) })
     } catch (e) {
       files.push({ file_index: fileIndex, path: f.path, rel_path: f.relPath, size: f.size, mtime_ms: f.mtimeMs, sha256: '', header: null })
       fileFailure(`${f.relPath} cannot be read: ${explainSystemError(e, f.relPath)}`)
@@ -611,6 +643,8 @@ function plan(store: Store, runId: string, loaded: LoadedJob, threads: number, l
  * and can be re-run once the cause is fixed.
  */
 function quarantinedRecords(job: Job, f: RunFileRow, p: PartitionRow, message: string): FailedRecord[] {
+  const whole = quarantinedWholeFile(job, f.path, { start: p.start, end: p.end, firstLine: p.first_line, last: p.last_of_file === 1 }, message)
+  if (whole) return whole
   const failures: FailedRecord[] = []
   const push = (line: number, raw: string): void => {
     failures.push({ line, step: 'read', code: 'QUARANTINED', message, raw: boundRaw(raw) })
@@ -713,26 +747,11 @@ function changedInputs(files: RunFileRow[]): string[] {
       changed.push(`${f.rel_path} was modified`)
       continue
     }
-    if (hashFile(f.path) !== f.sha256) changed.push(`${f.rel_path} has different contents`)
+    if (sha256Of(f.path) !== f.sha256) changed.push(`${f.rel_path} has different contents`)
   }
   return changed
 }
 
-function hashFile(path: string): string {
-  const h = createHash('sha256')
-  const fd = openSync(path, 'r')
-  const buf = Buffer.allocUnsafe(4 << 20)
-  try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null)
-      if (n === 0) break
-      h.update(buf.subarray(0, n))
-    }
-  } finally {
-    closeSync(fd)
-  }
-  return h.digest('hex')
-}
 
 /** Committed partitions whose staged files are gone or cut short are done again. */
 function recheckStaged(store: Store, runId: string, staging: string, log: Logger): void {
@@ -776,15 +795,17 @@ interface AssembledOutput {
 }
 
 /** Final output paths, one per input file or one merged; names that would collide keep their input extension. */
-export function outputPaths(job: Job, baseDir: string, files: RunFileRow[]): Map<string, number[]> {
+export function outputPaths(job: Job, baseDir: string, files: RunFileRow[], mergedSuffix?: string): Map<string, number[]> {
   const outDir = resolveIn(baseDir, job.output.folder)
   const ext = job.output.format
   const result = new Map<string, number[]>()
   if (job.output.layout === 'merged') {
-    result.set(join(outDir, `${job.output.name ?? job.name}.${ext}`), files.map((f) => f.file_index))
+    const name = `${job.output.name ?? job.name}${mergedSuffix ? `-${mergedSuffix}` : ''}`
+    result.set(join(outDir, `${name}.${ext}`), files.map((f) => f.file_index))
     return result
   }
-  const stem = (rel: string): string => rel.replace(/\.[^./]*$/, '')
+  // orders.csv.gz is named like orders.csv: orders.jsonl
+  const stem = (rel: string): string => withoutCompressionSuffix(rel).replace(/\.[^./]*$/, '')
   const counts = new Map<string, number>()
   for (const f of files) counts.set(stem(f.rel_path), (counts.get(stem(f.rel_path)) ?? 0) + 1)
   const used = new Set<string>()
@@ -803,7 +824,7 @@ function assemble(
   store: Store,
   runId: string,
   job: Job,
-  loaded: LoadedJob,
+  loaded: LoadedRecordsJob,
   staging: string,
   columnsByFile: Map<number, string[]>,
   tmpOutputs: string[]
@@ -815,7 +836,11 @@ function assemble(
   let deduped = 0
   const outputs: AssembledOutput[] = []
   const buf = Buffer.allocUnsafe(1 << 20)
-  for (const [path, fileIndexes] of outputPaths(job, loaded.baseDir, files)) {
+  const run = store.run(runId) as RunRow
+  // A merged output of a run that takes only some inputs (new files, dropped files) is named for
+  // the run, so it never replaces the output of the runs that took the others.
+  const partial = run.selection !== null ? runId : undefined
+  for (const [path, fileIndexes] of outputPaths(job, loaded.baseDir, files, partial)) {
     mkdirSync(dirname(path), { recursive: true })
     const tmp = join(dirname(path), `.${basename(path)}.${runId}.partial`)
     tmpOutputs.push(tmp)
@@ -844,9 +869,10 @@ function assemble(
       }
     }
     try {
-      if (job.output.format !== 'jsonl') {
-        write(Buffer.from(csvHeaderLine(columnsByFile.get(fileIndexes[0] as number) ?? [], outputDelimiter(job))))
-      }
+      const head = outputHead(job.output.format, columnsByFile.get(fileIndexes[0] as number) ?? [], outputDelimiter(job))
+      if (head) write(head)
+      // A JSON array's brackets and commas; other formats' records as they are.
+      const body = bodyWriter(job.output.format, write)
       const wanted = new Set(fileIndexes)
       for (const p of parts) {
         if (!wanted.has(p.file_index)) continue
@@ -857,18 +883,19 @@ function assemble(
             for (;;) {
               const n = readSync(sfd, buf, 0, buf.length, null)
               if (n === 0) break
-              write(buf.subarray(0, n))
+              body.write(buf.subarray(0, n))
             }
           } finally {
             closeSync(sfd)
           }
           records += p.records_out ?? 0
         } else {
-          const r = copyDeduped(staged, join(staging, `p${p.idx}.keys`), seen, write)
+          const r = copyDeduped(staged, join(staging, `p${p.idx}.keys`), seen, body.write)
           records += r.kept
           deduped += r.dropped
         }
       }
+      body.end()
       flush()
       fsyncSync(fd)
     } finally {
@@ -988,7 +1015,7 @@ class LineReader {
   }
 }
 
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   // Directories cannot be opened for fsync on Windows; there the rename is durable on its own terms.
   if (process.platform === 'win32') return
   const fd = openSync(dir, 'r')

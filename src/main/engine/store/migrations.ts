@@ -140,5 +140,94 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE partitions ADD COLUMN suspect INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE partitions ADD COLUMN solo_deaths INTEGER NOT NULL DEFAULT 0;
     `
+  },
+  {
+    version: 4,
+    name: 'schedules: enabled jobs, due times recorded before they run, the ledger of processed inputs',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN enabled INTEGER NOT NULL DEFAULT 0;
+      -- What started a run (manual, cron, every, watch, drop, backfill) and which inputs it takes.
+      ALTER TABLE runs ADD COLUMN trigger TEXT;
+      ALTER TABLE runs ADD COLUMN selection TEXT;
+      -- Per job and trigger: due times up to here have been recorded.
+      CREATE TABLE schedule_cursors (
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        trigger_key TEXT NOT NULL,
+        anchor INTEGER NOT NULL,
+        cursor INTEGER NOT NULL,
+        PRIMARY KEY (job_id, trigger_key)
+      );
+      -- Every due time, recorded before its run starts: the unique key makes it run at most once.
+      CREATE TABLE due_times (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        trigger_key TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        missed INTEGER NOT NULL DEFAULT 0,
+        -- due, waiting (behind a running run), started, skipped, missed
+        status TEXT NOT NULL,
+        run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
+        note TEXT,
+        -- watch: the settled files this due time runs over (JSON array of paths)
+        files TEXT,
+        UNIQUE (job_id, trigger_key, due_at)
+      );
+      CREATE INDEX due_times_by_job ON due_times(job_id, due_at);
+      CREATE INDEX due_times_open ON due_times(status) WHERE status IN ('due', 'waiting');
+      -- Which version of which input file a committed run processed.
+      CREATE TABLE ledger (
+        job_id INTEGER NOT NULL REFERENCES jobs(id),
+        rel_path TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ms INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        processed_at INTEGER NOT NULL,
+        archived_to TEXT,
+        PRIMARY KEY (job_id, rel_path, sha256)
+      );
+      CREATE INDEX ledger_by_run ON ledger(run_id);
+      -- One scheduler per home: the app, a daemon and a served UI never double a due time.
+      CREATE TABLE scheduler_lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        owner_pid INTEGER NOT NULL,
+        owner_host TEXT NOT NULL,
+        heartbeat_at INTEGER NOT NULL
+      );
+    `
+  },
+  {
+    version: 5,
+    name: 'files jobs: one row per finished item (command, exit code, output tails, staged outputs)',
+    sql: `
+      -- A files job's item is a partition (idx = file_index) holding one whole input file; this row
+      -- is written in the same transaction as the partition's commit.
+      CREATE TABLE file_items (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        -- {#}: 1-based, in sorted input order
+        seq INTEGER NOT NULL,
+        -- as shown to people and in the joblog: shell-quoted argv, or the module call
+        command TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        runtime_ms REAL NOT NULL,
+        exit_code INTEGER,
+        signal TEXT,
+        attempts INTEGER NOT NULL,
+        -- the last 64 KiB of each
+        stdout_tail TEXT NOT NULL,
+        stderr_tail TEXT NOT NULL,
+        -- staging folder (inside the output folder) of the attempt that succeeded
+        staged TEXT,
+        -- JSON [[name relative to {out}, bytes, sha256], ...]
+        outputs TEXT NOT NULL,
+        -- its outputs were moved into the output folder (or it failed: nothing to move)
+        promoted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, idx)
+      );
+    `
   }
 ]

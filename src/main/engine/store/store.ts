@@ -1,5 +1,6 @@
 // Repositories over the runs database. Only the engine's main thread writes it. Every run state
 // change is one guarded UPDATE (`WHERE id = ? AND status = ?`) that reports whether it applied.
+import { hostname } from 'node:os'
 import type { FailedRecord } from '../../../shared/failures'
 import type { Db } from './open-db'
 import { canMove, type RunStatus } from '../run-states'
@@ -27,7 +28,28 @@ export interface RunRow {
   epoch: number
   peak_rss: number | null
   cpu_ms: number | null
+  /** JSON RunTrigger: what started the run; null for runs from before schedules. */
+  trigger: string | null
+  /** JSON RunSelection: which input files the run takes; null for all of them. */
+  selection: string | null
 }
+
+/** What started a run. */
+export type RunTrigger =
+  | { kind: 'manual' }
+  | { kind: 'cron' | 'every'; dueAt: number; dueId: number; missed: boolean }
+  | { kind: 'watch'; at: number; dueId: number }
+  | { kind: 'drop'; at: number }
+  | { kind: 'backfill'; at: number; label: string }
+  /** Only the failed records of an earlier run, from temporary files: not in the ledger. */
+  | { kind: 'rerun'; of: string }
+
+/** Which of the job's input files a run takes, decided when it is planned. */
+export type RunSelection =
+  /** Only files that are new or changed since a committed run of the job processed them. */
+  | { kind: 'incremental' }
+  /** These files (absolute paths), whatever the job's include patterns say. */
+  | { kind: 'files'; paths: string[] }
 
 export interface RunFileRow {
   run_id: string
@@ -111,6 +133,8 @@ export interface JobRow {
   created_at: number
   current_version_id: number | null
   deleted_at: number | null
+  /** Its triggers are live: the scheduler runs it. */
+  enabled: number
 }
 
 export class Store {
@@ -214,10 +238,17 @@ export class Store {
     return this.db.prepare('SELECT v.*, j.name FROM job_versions v JOIN jobs j ON j.id = v.job_id WHERE v.id = ?').get(id) as JobVersionRow
   }
 
-  createRun(id: string, version: JobVersionRow): void {
+  /**
+   * A queued run, owned by this process until it starts (so a run queued by a process that died
+   * is found interrupted at the next start, not left queued forever).
+   */
+  createRun(id: string, version: JobVersionRow, opts: { trigger?: RunTrigger; selection?: RunSelection | null } = {}): void {
+    const now = Date.now()
     this.db
-      .prepare('INSERT INTO runs (id, job_id, job_version_id, status, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(id, version.job_id, version.id, 'queued', Date.now())
+      .prepare(
+        'INSERT INTO runs (id, job_id, job_version_id, status, created_at, owner_pid, owner_host, heartbeat_at, trigger, selection) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+      )
+      .run(id, version.job_id, version.id, 'queued', now, process.pid, hostname(), now, JSON.stringify(opts.trigger ?? { kind: 'manual' }), opts.selection ? JSON.stringify(opts.selection) : null)
   }
 
   run(id: string): RunRow | undefined {
@@ -434,6 +465,17 @@ export class Store {
       for (const o of outputs) ins.run(runId, o.path, o.records, o.bytes, o.sha256)
       this.db.prepare('UPDATE runs SET deduped = ?, peak_rss = ?, cpu_ms = ? WHERE id = ?').run(deduped, stats.peakRss, stats.cpuMs, runId)
       if (!this.move(runId, 'running', status)) throw new Error(`run ${runId} is no longer running`)
+      // The ledger: every input file version this run processed (files refused whole are not, so
+      // the next incremental run tries them again).
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO ledger (job_id, rel_path, path, size, mtime_ms, sha256, run_id, processed_at)
+           SELECT r.job_id, f.rel_path, f.path, f.size, f.mtime_ms, f.sha256, r.id, ?
+           FROM run_files f JOIN runs r ON r.id = f.run_id
+           WHERE f.run_id = ? AND f.sha256 <> '' AND COALESCE(json_extract(r.trigger, '$.kind'), '') <> 'rerun' AND NOT EXISTS (
+             SELECT 1 FROM failed_records x WHERE x.run_id = f.run_id AND x.file_index = f.file_index AND x.partition_idx IS NULL)`
+        )
+        .run(Date.now(), runId)
       return true
     })()
   }
