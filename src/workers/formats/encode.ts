@@ -2,7 +2,7 @@
 // the CSV header, so both agree byte for byte.
 import type { Rec } from '../../shared/expression'
 
-export type OutputFormat = 'csv' | 'tsv' | 'jsonl'
+export type OutputFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'
 
 function csvCell(v: unknown, delimiter: string): string {
   let s: string
@@ -21,9 +21,14 @@ export function csvHeaderLine(columns: readonly string[], delimiter: string): st
   return columns.map((c) => csvCell(c, delimiter)).join(delimiter) + '\n'
 }
 
-/** A function that encodes one record as one output line, with its line terminator. */
+/**
+ * A function that encodes one record as one output line, with its line terminator. A JSON array
+ * is staged as JSON lines (assembly adds the brackets and commas); xlsx is staged as one JSON
+ * array of the columns' values per line, which keeps numbers and booleans typed for the workbook.
+ */
 export function recordEncoder(format: OutputFormat, columns: readonly string[], delimiter: string): (rec: Rec) => string {
-  if (format === 'jsonl') return (rec) => JSON.stringify(rec) + '\n'
+  if (format === 'jsonl' || format === 'json') return (rec) => JSON.stringify(rec) + '\n'
+  if (format === 'xlsx') return (rec) => JSON.stringify(columns.map((c) => xlsxValue(c, Object.hasOwn(rec, c) ? rec[c] : null))) + '\n'
   return (rec) => {
     let line = ''
     for (let i = 0; i < columns.length; i++) {
@@ -33,4 +38,23 @@ export function recordEncoder(format: OutputFormat, columns: readonly string[], 
     }
     return line + '\n'
   }
+}
+
+const XML_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f]/
+
+/** The most characters an Excel cell holds. */
+export const XLSX_MAX_CELL_CHARS = 32_767
+
+/** A value as an xlsx cell takes it: text, a number, true/false, or empty (null); anything else as JSON text. */
+function xlsxValue(column: string, v: unknown): string | number | boolean | null {
+  if (v === null || v === undefined) return null
+  if (typeof v === 'boolean') return v
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v)
+  const s = typeof v === 'string' ? v : JSON.stringify(v)
+  if (s.length > XLSX_MAX_CELL_CHARS) {
+    throw new Error(`the value of column "${column}" has ${s.length.toLocaleString('en-US')} characters; an Excel cell holds at most 32,767`)
+  }
+  // A workbook is XML, which has no place for these; they would be dropped silently.
+  if (XML_CONTROL.test(s)) throw new Error(`the value of column "${column}" holds control characters, which an Excel cell cannot store`)
+  return s
 }

@@ -3,7 +3,7 @@
 // throws RecordFailure when it rejects the record.
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { compileExpression, isTruthy, ExpressionRuntimeError, type Rec } from '../../shared/expression'
+import { compileExpression, isTruthy, ExpressionRuntimeError, type CompiledExpression, type Rec } from '../../shared/expression'
 import type { Step } from '../../shared/job'
 import type { PipelineSpec } from '../../shared/partition-task'
 import { RecordFailure } from './record-failure'
@@ -54,13 +54,17 @@ async function compileStep(step: Step, label: string, baseDir: string, pipeline:
     }
   }
   if ('derive' in step) {
-    const entries = Object.entries(step.derive).map(([column, source]) => [column, compileExpression(source), source] as const)
+    // Parallel arrays and an index loop: no iterator or destructuring per record.
+    const columns = Object.keys(step.derive)
+    const sources = columns.map((c) => step.derive[c] as string)
+    const exprs = sources.map((source) => compileExpression(source))
+    const n = columns.length
     return (rec) => {
-      for (const [column, expr, source] of entries) {
+      for (let i = 0; i < n; i++) {
         try {
-          rec[column] = expr.evaluate(rec)
+          rec[columns[i] as string] = (exprs[i] as CompiledExpression).evaluate(rec)
         } catch (e) {
-          throw expressionFailure(e, label, source, column)
+          throw expressionFailure(e, label, sources[i] as string, columns[i])
         }
       }
       return rec
@@ -92,8 +96,18 @@ async function compileStep(step: Step, label: string, baseDir: string, pipeline:
   }
   if ('dedupe' in step) {
     const keys = step.dedupe
+    // JSON keeps the distinction between 1 and "1" and between null and "".
+    if (keys.length === 1) {
+      // The usual single key, without the array and closure per record: the same text as
+      // JSON.stringify([value]) for the values records hold (objects take the general path).
+      const k = keys[0] as string
+      return (rec) => {
+        const v = Object.hasOwn(rec, k) ? (rec[k] ?? null) : null
+        pipeline.lastKey = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null ? `[${JSON.stringify(v)}]` : JSON.stringify([v])
+        return rec
+      }
+    }
     return (rec) => {
-      // JSON keeps the distinction between 1 and "1" and between null and "".
       pipeline.lastKey = JSON.stringify(keys.map((k) => (Object.hasOwn(rec, k) ? (rec[k] ?? null) : null)))
       return rec
     }
@@ -115,8 +129,13 @@ async function compileScript(script: ScriptStep, label: string, baseDir: string)
   const modulePath = typeof script === 'string' ? script : script.module
   const exportName = typeof script === 'string' ? 'default' : (script.export ?? 'default')
   const file = isAbsolute(modulePath) ? modulePath : resolve(baseDir, modulePath)
-  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
-  const fn = mod[exportName]
+  let mod: Record<string, unknown>
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+  } catch (e) {
+    throw new Error(`the script ${file} could not be loaded: ${(e as Error)?.message ?? String(e)}`)
+  }
+  const fn = Object.hasOwn(mod, exportName) ? mod[exportName] : undefined
   if (typeof fn !== 'function') {
     throw new Error(`the script ${file} has no exported function "${exportName}"`)
   }

@@ -10,7 +10,8 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1
 const TRUE_WORDS = new Set(['true', 'yes', 'y', '1'])
 const FALSE_WORDS = new Set(['false', 'no', 'n', '0'])
 
-type Converter = (v: unknown, column: string) => unknown
+/** `text` is the value trimmed when it is a string (trimmed once, by the caller), else null. */
+type Converter = (v: unknown, text: string | null) => unknown
 
 function show(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v)
@@ -35,12 +36,13 @@ function compileRule(column: string, rule: ValidateRule, label: string): (rec: R
   const { min, max } = rule
   return (rec) => {
     const raw = Object.hasOwn(rec, column) ? rec[column] : undefined
-    if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
+    const text = typeof raw === 'string' ? raw.trim() : null
+    if (raw === undefined || raw === null || text === '') {
       if (rule.required) fail('REQUIRED', raw === undefined ? 'the column is missing' : 'a value is required')
       rec[column] = null
       return
     }
-    const value = convert(raw, column)
+    const value = convert(raw, text)
     if (min !== undefined && (value as number | string) < min) fail('OUT_OF_RANGE', `must be at least ${min}`)
     if (max !== undefined && (value as number | string) > max) fail('OUT_OF_RANGE', `must be at most ${max}`)
     if (pattern && !pattern.test(String(value))) fail('PATTERN_MISMATCH', `does not match the pattern ${rule.pattern}`)
@@ -52,32 +54,32 @@ function compileRule(column: string, rule: ValidateRule, label: string): (rec: R
 function converter(type: ValidateRule['type'], fail: (code: 'WRONG_TYPE', message: string) => never): Converter {
   switch (type) {
     case 'integer':
-      return (v) => {
+      return (v, text) => {
         if (typeof v === 'number') return Number.isInteger(v) ? v : fail('WRONG_TYPE', `${v} is not a whole number`)
-        const s = String(v).trim()
+        const s = text ?? String(v).trim()
         if (!INTEGER.test(s)) fail('WRONG_TYPE', `${show(v)} is not a whole number`)
         const n = Number(s)
         if (!Number.isSafeInteger(n)) fail('WRONG_TYPE', `${show(v)} is too large to keep exactly (the limit is 9007199254740991); validate it as a string`)
         return n
       }
     case 'number':
-      return (v) => {
+      return (v, text) => {
         if (typeof v === 'number') return Number.isFinite(v) ? v : fail('WRONG_TYPE', `${v} is not a number`)
-        const s = String(v).trim()
+        const s = text ?? String(v).trim()
         if (!NUMBER.test(s)) fail('WRONG_TYPE', `${show(v)} is not a number`)
         return Number(s)
       }
     case 'boolean':
-      return (v) => {
+      return (v, text) => {
         if (typeof v === 'boolean') return v
-        const s = String(v).trim().toLowerCase()
+        const s = (text ?? String(v).trim()).toLowerCase()
         if (TRUE_WORDS.has(s)) return true
         if (FALSE_WORDS.has(s)) return false
         return fail('WRONG_TYPE', `${show(v)} is not true/false (or yes/no, 1/0)`)
       }
     case 'date':
-      return (v) => {
-        const s = String(v).trim()
+      return (v, text) => {
+        const s = text ?? String(v).trim()
         const m = DATE.exec(s)
         if (!m || Number.isNaN(Date.parse(m[4] ? s.replace(' ', 'T') : s))) {
           return fail('WRONG_TYPE', `${show(v)} is not a date like 2024-01-31 or 2024-01-31T09:30:00Z`)
