@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto'
 import { closeSync, createReadStream, fsyncSync, openSync, readSync, renameSync, rmSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import ExcelJS from 'exceljs'
+// exceljs is loaded when a workbook is written, not whenever Batchery starts (it costs ~0.8 s).
+import type ExcelJS from 'exceljs'
 import { csvHeaderLine } from '../../workers/formats/encode'
 
 /** What an output starts with: the header line of CSV, or the staged header row of a workbook. */
@@ -90,18 +91,26 @@ function fixEntryDates(w: WriterInternals): void {
   zip.append = (source, data) => append(source, { ...data, date: FIXED_DATE })
 }
 
-/** exceljs's streaming WorkbookWriter; its constructor already adds two entries, hence the overrides. */
-const WriterBase = ExcelJS.stream.xlsx.WorkbookWriter as unknown as new (options: Record<string, unknown>) => WriterInternals
-class FixedDateWorkbookWriter extends WriterBase {
-  override addThemes(): Promise<void> {
-    fixEntryDates(this)
-    return super.addThemes()
-  }
+type WriterClass = new (options: Record<string, unknown>) => WriterInternals
+let fixedDateWriter: WriterClass | null = null
 
-  override addOfficeRels(): Promise<void> {
-    fixEntryDates(this)
-    return super.addOfficeRels()
+/** exceljs's streaming WorkbookWriter; its constructor already adds two entries, hence the overrides. */
+async function fixedDateWorkbookWriter(): Promise<WriterClass> {
+  if (fixedDateWriter) return fixedDateWriter
+  const excel = ((await import('exceljs')) as unknown as { default: typeof ExcelJS }).default
+  const WriterBase = excel.stream.xlsx.WorkbookWriter as unknown as WriterClass
+  fixedDateWriter = class FixedDateWorkbookWriter extends WriterBase {
+    override addThemes(): Promise<void> {
+      fixEntryDates(this)
+      return super.addThemes()
+    }
+
+    override addOfficeRels(): Promise<void> {
+      fixEntryDates(this)
+      return super.addOfficeRels()
+    }
   }
+  return fixedDateWriter
 }
 
 function sheetName(base: string, n: number): string {
@@ -190,7 +199,8 @@ async function drained(sheet: ExcelJS.Worksheet): Promise<void> {
 export async function writeXlsxOutput(out: Output, jobName: string, tmpOutputs: string[]): Promise<void> {
   const book = out.tmp.replace(/\.partial$/, '') + '.xlsx.partial'
   tmpOutputs.push(book)
-  const wb = new FixedDateWorkbookWriter({
+  const Writer = await fixedDateWorkbookWriter()
+  const wb = new Writer({
     filename: book,
     useStyles: false,
     useSharedStrings: false,

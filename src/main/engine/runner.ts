@@ -840,6 +840,17 @@ function assemble(
   // A merged output of a run that takes only some inputs (new files, dropped files) is named for
   // the run, so it never replaces the output of the runs that took the others.
   const partial = run.selection !== null ? runId : undefined
+  // Partitions by input file, in plan order: one output of 20,000 per-input outputs looks at its
+  // own partitions, not at all of them.
+  const partsByFile = new Map<number, PartitionRow[]>()
+  for (const p of parts) {
+    const list = partsByFile.get(p.file_index)
+    if (list) list.push(p)
+    else partsByFile.set(p.file_index, [p])
+  }
+  // Small writes (one deduped record at a time) are gathered into 1 MiB before a write call; one
+  // buffer serves every output, as they are written one after another.
+  const pending = Buffer.allocUnsafe(1 << 20)
   for (const [path, fileIndexes] of outputPaths(job, loaded.baseDir, files, partial)) {
     mkdirSync(dirname(path), { recursive: true })
     const tmp = join(dirname(path), `.${basename(path)}.${runId}.partial`)
@@ -848,8 +859,6 @@ function assemble(
     const hash = createHash('sha256')
     let bytes = 0
     let records = 0
-    // Small writes (one deduped record at a time) are gathered into 1 MiB before a write call.
-    const pending = Buffer.allocUnsafe(1 << 20)
     let used = 0
     const flush = (): void => {
       let off = 0
@@ -874,8 +883,8 @@ function assemble(
       // A JSON array's brackets and commas; other formats' records as they are.
       const body = bodyWriter(job.output.format, write)
       const wanted = new Set(fileIndexes)
-      for (const p of parts) {
-        if (!wanted.has(p.file_index)) continue
+      const mine = fileIndexes.length === 1 ? (partsByFile.get(fileIndexes[0] as number) ?? []) : parts.filter((p) => wanted.has(p.file_index))
+      for (const p of mine) {
         const staged = join(staging, `p${p.idx}.out`)
         if (!dedupe) {
           const sfd = openSync(staged, 'r')
