@@ -4,28 +4,14 @@ import { existsSync, statSync } from 'node:fs'
 import { delimiter as PATH_DELIMITER, extname, join } from 'node:path'
 import type { JobProblem } from '../../shared/job'
 import { templateProblems, usesOut, usesPlaceholders } from './command-template'
-import { listInputFiles, type InputFile } from './inputs'
-import type { CheckResult, LoadedFilesJob } from './job-check'
+import { checkFolders, type CheckResult, type LoadedFilesJob } from './job-check'
 import { resolveIn } from './paths'
 
 export function checkFilesJob(loaded: LoadedFilesJob): CheckResult {
   const { job, baseDir } = loaded
   const problems: JobProblem[] = []
   const warnings: string[] = []
-  const inputDir = resolveIn(baseDir, job.input.folder)
-  const outputDir = resolveIn(baseDir, job.output.folder)
-  if (outputDir === inputDir) {
-    problems.push({ path: 'output.folder', message: 'is the input folder: outputs need a folder of their own (a subfolder such as "out" works)' })
-  }
-  let files: InputFile[] = []
-  if (!existsSync(inputDir)) {
-    problems.push({ path: 'input.folder', message: `the input folder ${inputDir} does not exist` })
-  } else if (!statSync(inputDir).isDirectory()) {
-    problems.push({ path: 'input.folder', message: `${inputDir} is a file, not a folder` })
-  } else {
-    files = listInputFiles(job, baseDir)
-    if (files.length === 0) warnings.push(`No file in ${inputDir} matches ${job.input.include.join(', ')}: the run will have nothing to do.`)
-  }
+  const { files } = checkFolders(loaded, problems, warnings)
   if (job.command !== undefined) {
     problems.push(...templateProblems(job.command))
     if (!usesPlaceholders(job.command)) {

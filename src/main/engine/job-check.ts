@@ -98,12 +98,12 @@ export function checkJobFile(file: string): { loaded: LoadedJob; warnings: strin
 /** How many input headers the check reads to know the columns; the run reads every file's own. */
 const HEADER_SAMPLE_FILES = 50
 
-/** Check a structurally valid job against its input folder: folder, files, columns, expressions, scripts. */
-export function checkJob(loaded: LoadedJob): CheckResult {
-  if (isFilesJob(loaded)) return checkFilesJob(loaded)
+/**
+ * The checks every kind of job shares: the input folder exists and is a folder, the output folder
+ * is not the input folder, and some file matches. Returns the input files.
+ */
+export function checkFolders(loaded: LoadedJob, problems: JobProblem[], warnings: string[]): { inputDir: string; outputDir: string; files: InputFile[] } {
   const { job, baseDir } = loaded
-  const problems: JobProblem[] = []
-  const warnings: string[] = []
   const inputDir = resolveIn(baseDir, job.input.folder)
   const outputDir = resolveIn(baseDir, job.output.folder)
   if (outputDir === inputDir) {
@@ -118,6 +118,16 @@ export function checkJob(loaded: LoadedJob): CheckResult {
     files = listInputFiles(job, baseDir)
     if (files.length === 0) warnings.push(`No file in ${inputDir} matches ${job.input.include.join(', ')}: the run will have nothing to do.`)
   }
+  return { inputDir, outputDir, files }
+}
+
+/** Check a structurally valid job against its input folder: folder, files, columns, expressions, scripts. */
+export function checkJob(loaded: LoadedJob): CheckResult {
+  if (isFilesJob(loaded)) return checkFilesJob(loaded)
+  const { job, baseDir } = loaded
+  const problems: JobProblem[] = []
+  const warnings: string[] = []
+  const { inputDir, files } = checkFolders(loaded, problems, warnings)
 
   let header: string[] | null = null
   if (!isObjectInput(job.input.format) && job.input.header && files.length) {
