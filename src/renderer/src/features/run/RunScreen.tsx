@@ -199,7 +199,8 @@ export function RunScreen(props: { runId: string }): React.JSX.Element {
             <p>{message}</p>
           </div>
         )}
-        {terminal && finishedOk && (
+        {/* The accounting comes from the committed run, not from the event that announced the end (it can arrive first). */}
+        {terminal && finishedOk && isTerminal(detail.status) && (
           <p className={`accounting-line${balances(counts) ? '' : ' unbalanced'}`} data-testid="accounting">
             {accountingLine(counts, formatCount)}
           </p>
