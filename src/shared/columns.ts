@@ -16,6 +16,8 @@ export function columnsAfter(header: readonly string[], steps: readonly Step[]):
       columns = columns.map((c) => step.rename[c] ?? c)
     } else if ('drop' in step) {
       columns = columns.filter((c) => !step.drop.includes(c))
+    } else if ('aggregate' in step) {
+      columns = [...step.aggregate.by, ...Object.keys(step.aggregate.values)]
     } else if ('script' in step) {
       const adds = typeof step.script === 'string' ? undefined : step.script.adds
       if (adds) {

@@ -24,7 +24,7 @@ export type ValidateRule = z.infer<typeof validateRuleSchema>
 
 const columnList = z.array(z.string().min(1)).min(1)
 
-export const STEP_KINDS = ['validate', 'filter', 'derive', 'select', 'rename', 'drop', 'dedupe', 'script'] as const
+export const STEP_KINDS = ['validate', 'filter', 'derive', 'select', 'rename', 'drop', 'dedupe', 'route', 'aggregate', 'script'] as const
 export type StepKind = (typeof STEP_KINDS)[number]
 
 const scriptSchema = z.union([
@@ -38,6 +38,53 @@ const scriptSchema = z.union([
   })
 ])
 
+/** The functions of an aggregate's values: count, or one of the others over a column, like "sum(total)". */
+export const AGGREGATE_FUNCTIONS = ['count', 'sum', 'avg', 'min', 'max', 'distinct'] as const
+export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number]
+/** Groups an aggregate holds by default, and at most: a group costs a few hundred bytes, distinct values more. */
+export const DEFAULT_MAX_GROUPS = 100_000
+export const MAX_GROUPS_CEILING = 1_000_000
+
+/** "count", "count()", "sum(total)", "distinct( customer id )": the function and its column (none for count). */
+export function parseAggregateValue(text: string): { fn: AggregateFunction; column: string | null } | { problem: string } {
+  const m = /^\s*([A-Za-z_]+)\s*(?:\((.*)\))?\s*$/s.exec(text)
+  const name = m?.[1]?.toLowerCase()
+  if (!m || !name) return { problem: `"${text}" is not a value; write a function and its column, like "sum(total)", or "count"` }
+  if (!(AGGREGATE_FUNCTIONS as readonly string[]).includes(name)) {
+    const hint = closest(name, AGGREGATE_FUNCTIONS)
+    return { problem: `unknown function "${m[1]}"${hint ? `; did you mean "${hint}"?` : ''} (functions are ${AGGREGATE_FUNCTIONS.join(', ')})` }
+  }
+  const fn = name as AggregateFunction
+  const column = m[2]?.trim() ?? ''
+  if (fn === 'count') {
+    if (column && column !== '*') return { problem: `count counts the records of each group and takes no column; to count the different values of "${column}" write "distinct(${column})"` }
+    return { fn, column: null }
+  }
+  if (!column) return { problem: `${fn} needs a column, like "${fn}(total)"` }
+  return { fn, column }
+}
+
+const aggregateSchema = z.strictObject({
+  /** Columns whose values make a group; none: one group of every record. */
+  by: z.array(z.string().min(1)).default([]),
+  /** Output column name → "count", "sum(col)", "avg(col)", "min(col)", "max(col)" or "distinct(col)". */
+  values: z.record(z.string().min(1), z.string().min(1)).refine((v) => Object.keys(v).length > 0, 'needs at least one value, like { "orders": "count" }'),
+  /** The most groups the run may hold (default 100,000, at most 1,000,000); past it the run stops and says so. */
+  maxGroups: z.number().int().min(1).max(MAX_GROUPS_CEILING).optional()
+})
+
+const routeSchema = z.strictObject({
+  /** An expression whose value names the output each record goes to, like "upper(country)". */
+  by: z.string().min(1).optional(),
+  /** Output name → condition; a record goes to the first whose condition holds. */
+  when: z.record(z.string().min(1), z.string().min(1)).optional(),
+  /** With "when": where a record goes when no condition holds. Default "other". */
+  otherwise: z.string().min(1).optional()
+})
+
+/** The most outputs a route step may make in one run: each is a file written at once when the run finishes. */
+export const MAX_ROUTES = 300
+
 const stepSchemas = {
   validate: z.record(z.string().min(1), validateRuleSchema),
   filter: z.string().min(1),
@@ -46,6 +93,8 @@ const stepSchemas = {
   rename: z.record(z.string().min(1), z.string().min(1)),
   drop: columnList,
   dedupe: columnList,
+  route: routeSchema,
+  aggregate: aggregateSchema,
   script: scriptSchema
 } as const
 
@@ -57,6 +106,8 @@ export type Step =
   | { rename: Record<string, string> }
   | { drop: string[] }
   | { dedupe: string[] }
+  | { route: z.infer<typeof routeSchema> }
+  | { aggregate: z.infer<typeof aggregateSchema> }
   | { script: z.infer<typeof scriptSchema> }
 
 /** A step is an object with exactly one key naming its kind. */
@@ -154,7 +205,15 @@ export const jobSchema = z.strictObject({
       .regex(/^[^/\\:*?"<>|]+$/, 'is a file name without a folder: it cannot contain / \\ : * ? " < > |')
       .refine((v) => v.trim() !== '.' && v.trim() !== '..', 'cannot be "." or ".."')
       .optional(),
-    delimiter: z.string().length(1).optional()
+    delimiter: z.string().length(1).optional(),
+    /** At most this many records, or bytes, per output file; the files are numbered name-part-0001, name-part-0002... */
+    split: z
+      .strictObject({
+        records: z.number().int().min(1).optional(),
+        bytes: z.union([z.number().int().min(1024), z.string().regex(SIZE, 'a size like "100MB"')]).optional()
+      })
+      .refine((v) => v.records !== undefined || v.bytes !== undefined, 'needs "records" (like 100000) or "bytes" (like "100MB")')
+      .optional()
   }),
   policy: z
     .strictObject({
@@ -306,7 +365,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
 const KNOWN_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(jobSchema.shape),
   input: ['folder', 'include', 'exclude', 'format', 'delimiter', 'quote', 'encoding', 'header', 'compression', 'sheet'],
-  output: ['folder', 'format', 'layout', 'name', 'delimiter'],
+  output: ['folder', 'format', 'layout', 'name', 'delimiter', 'split'],
+  split: ['records', 'bytes'],
+  aggregate: ['by', 'values', 'maxGroups'],
+  route: ['by', 'when', 'otherwise'],
   policy: ['concurrency', 'chunkSize', 'maxFailedRecords', 'maxErrorRate', 'retries', 'timeout', 'memoryLimitMb', 'maxRecordSize'],
   rule: ['type', 'required', 'min', 'max', 'pattern', 'enum'],
   script: ['module', 'export', 'adds'],
@@ -320,6 +382,8 @@ function knownKeysFor(path: readonly PropertyKey[]): readonly string[] | undefin
   if (path.length === 1 && typeof head === 'string') return KNOWN_KEYS[head]
   if (head === 'steps' && path[2] === 'validate' && path.length === 4) return KNOWN_KEYS.rule
   if (head === 'steps' && path[2] === 'script' && path.length === 3) return KNOWN_KEYS.script
+  if (head === 'steps' && (path[2] === 'aggregate' || path[2] === 'route') && path.length === 3) return KNOWN_KEYS[path[2]]
+  if (head === 'output' && path[1] === 'split' && path.length === 2) return KNOWN_KEYS.split
   if (head === 'triggers' && path.length === 2) return KNOWN_KEYS.trigger
   return undefined
 }
@@ -406,6 +470,7 @@ function crossChecks(job: Job): JobProblem[] {
       }
     }
   })
+  problems.push(...routeAggregateProblems(job))
   if (dedupeAt.length > 1) {
     problems.push({ path: `steps[${dedupeAt[1]}]`, message: 'a job can have one dedupe step' })
   }
@@ -439,6 +504,67 @@ function crossChecks(job: Job): JobProblem[] {
   }
   problems.push(...formatProblems(job))
   return problems
+}
+
+/** Where aggregate and route steps may stand, and what their fields must hold. */
+function routeAggregateProblems(job: Job): JobProblem[] {
+  const problems: JobProblem[] = []
+  const at = (kind: 'route' | 'aggregate'): number[] => job.steps.flatMap((s, i) => (kind in s ? [i] : []))
+  const routes = at('route')
+  const aggregates = at('aggregate')
+  if (routes.length > 1) problems.push({ path: `steps[${routes[1]}]`, message: 'a job can have one route step' })
+  if (aggregates.length > 1) problems.push({ path: `steps[${aggregates[1]}]`, message: 'a job can have one aggregate step' })
+  const a = aggregates[0]
+  if (a !== undefined) {
+    if (a !== job.steps.length - 1) {
+      problems.push({ path: `steps[${a}]`, message: 'aggregate must be the last step: it turns the records into one row per group' })
+    }
+    if (job.steps.some((s) => 'dedupe' in s)) {
+      problems.push({ path: `steps[${a}]`, message: 'a job cannot both remove duplicates and aggregate yet; to count different values, use "distinct(column)" in the aggregate' })
+    }
+    if (routes.length) problems.push({ path: `steps[${a}]`, message: 'a job cannot both route and aggregate yet; make one job for each' })
+    const step = job.steps[a] as { aggregate: { by: string[]; values: Record<string, string> } }
+    const names = new Set<string>()
+    for (const c of step.aggregate.by) {
+      if (names.has(c)) problems.push({ path: `steps[${a}].aggregate.by`, message: `"${c}" is listed twice` })
+      names.add(c)
+    }
+    for (const [name, text] of Object.entries(step.aggregate.values)) {
+      const parsed = parseAggregateValue(text)
+      if ('problem' in parsed) problems.push({ path: `steps[${a}].aggregate.values.${name}`, message: parsed.problem })
+      if (names.has(name)) problems.push({ path: `steps[${a}].aggregate.values.${name}`, message: `"${name}" is also a column of "by"; give the value another name` })
+      names.add(name)
+    }
+  }
+  const r = routes[0]
+  if (r !== undefined) {
+    const route = (job.steps[r] as { route: { by?: string; when?: Record<string, string>; otherwise?: string } }).route
+    if ((route.by === undefined) === (route.when === undefined)) {
+      problems.push({
+        path: `steps[${r}].route`,
+        message: 'needs one of "by" (an expression whose value names the output, like "country") or "when" (output names with conditions, like { "large": "total > 1000" })'
+      })
+    }
+    if (route.otherwise !== undefined && route.when === undefined) problems.push({ path: `steps[${r}].route.otherwise`, message: 'applies to "when" only' })
+    if (route.when && Object.keys(route.when).length === 0) problems.push({ path: `steps[${r}].route.when`, message: 'needs at least one output and its condition' })
+    for (const name of [...Object.keys(route.when ?? {}), ...(route.otherwise !== undefined ? [route.otherwise] : [])]) {
+      const problem = routeNameProblem(name)
+      if (problem) problems.push({ path: `steps[${r}].route.${route.otherwise === name ? 'otherwise' : `when.${name}`}`, message: problem })
+    }
+  }
+  const split = job.output.split
+  if (split?.bytes !== undefined && (job.output.format === 'xlsx')) {
+    problems.push({ path: 'output.split.bytes', message: 'applies to csv, tsv, jsonl and json output; split a workbook by "records"' })
+  }
+  return problems
+}
+
+/** Why a route's output name cannot name a folder; null when it can. */
+export function routeNameProblem(name: string): string | null {
+  if (/[/\\:*?"<>|\u0000-\u001f]/.test(name)) return `"${name}" names an output folder, so it cannot contain / \\ : * ? " < > |`
+  if (name.trim() === '.' || name.trim() === '..' || name.trim() === '') return `"${name}" cannot name an output folder`
+  if (name.length > 100) return 'is too long for a folder name (at most 100 characters)'
+  return null
 }
 
 export function inputDelimiter(job: Job): string {

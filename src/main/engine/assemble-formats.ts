@@ -190,6 +190,17 @@ async function drained(sheet: ExcelJS.Worksheet): Promise<void> {
   }
 }
 
+/** Formats written from the assembled rows once assembly is done (the rows are staged as JSON arrays of values). */
+export function writesAfterAssembly(format: string): boolean {
+  return format === 'xlsx'
+}
+
+/** Turn an assembled output (its rows staged as JSON arrays) into the final file format, at the same temporary name. */
+export async function writeFinalFormat(format: string, out: Output, jobName: string, tmpOutputs: string[]): Promise<void> {
+  if (format === 'xlsx') return writeXlsxOutput(out, jobName, tmpOutputs)
+  throw new Error(`no writer for ${format} output`)
+}
+
 /**
  * Turn an assembled output (the header row, then the records, each a JSON array of values on one
  * line, at `out.tmp`) into a workbook at the same temporary name, fsynced, and update its size and

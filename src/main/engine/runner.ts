@@ -34,7 +34,7 @@ import { PROGRESS_SLOTS, type PartitionResult, type PartitionTask } from '../../
 import { CsvParser } from '../../workers/formats/csv-parser'
 import { decoderFor } from '../../workers/formats/decode'
 import { JsonlParser } from '../../workers/formats/jsonl-parser'
-import { bodyWriter, outputHead, writeXlsxOutput } from './assemble-formats'
+import { bodyWriter, outputHead, writeFinalFormat, writesAfterAssembly } from './assemble-formats'
 import { crashPoint } from './crash-points'
 import type { Executor } from './executor'
 import { decodeBytes, headerColumns, maxRecordBytes, notTextReason, readHeader } from './inputs'
@@ -468,12 +468,12 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     phase = 'assembling'
     report(true)
     const assembled = assemble(store, runId, job, loaded, staging, columnsByFile, tmpOutputs)
-    if (job.output.format === 'xlsx') {
+    if (writesAfterAssembly(job.output.format)) {
       // The workers are done: their memory is given back before the workbooks are written.
       await executor.destroy()
       executor = null
       // A workbook is written from the assembled rows, streaming (assemble-formats.ts).
-      for (const o of assembled.outputs) await writeXlsxOutput(o, job.name, tmpOutputs)
+      for (const o of assembled.outputs) await writeFinalFormat(job.output.format, o, job.name, tmpOutputs)
     }
     const run = store.run(runId) as RunRow
     const out = assembled.outputs.reduce((s, o) => s + o.records, 0)
