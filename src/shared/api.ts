@@ -153,8 +153,10 @@ export interface InputPreview {
 
 export interface DryRunResult {
   counts: Counts
-  /** The records that would be written, as objects, in order. */
+  /** The records that would be written, as objects, in order (with an aggregate step: the summary rows). */
   output: Record<string, unknown>[]
+  /** With a route step: the output (a folder inside the output folder) each record of `output` goes to. */
+  routes?: string[]
   failures: FailedRecordView[]
 }
 

@@ -16,6 +16,8 @@ export const FAILURE_CODES = {
   FILE_UNREADABLE: 'the whole file could not be read',
   QUARANTINED: 'a part of a file kept making the worker crash and was set aside',
   UNWRITABLE: 'the record cannot be written in the output format',
+  AGGREGATE_ERROR: 'a value to sum or average is not a number',
+  TOO_MANY_OUTPUTS: 'the route step would send the record to more outputs than a run can write',
   // Files jobs: each failed record is one input file whose item failed.
   COMMAND_FAILED: "the file's command could not start or ended with an error (its exit code and error output are kept)",
   COMMAND_TIMEOUT: "the file's command took longer than the job's timeout and was stopped",

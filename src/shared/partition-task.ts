@@ -45,8 +45,11 @@ export interface PartitionTask {
   /** Column names for CSV input (from the header row or generated); null for JSON lines. */
   header: string[] | null
   stagedPath: string
-  /** Where to write the dedupe keys of output records, when the job dedupes. */
-  keysPath: string | null
+  /**
+   * Where to write the index of output records when the job dedupes, routes or splits its output:
+   * "<byte length>\t<route as JSON or empty>\t<dedupe key or empty>" per record, in staged order.
+   */
+  indexPath: string | null
   /** Shared counters [records, bytes] that workers add to as they go, for live progress. */
   progress: SharedArrayBuffer
   /** A dry run: return the first `limit` records' results instead of writing anything. */
@@ -74,7 +77,14 @@ export interface PartitionResult {
    */
   boundaryBroken: boolean
   /** For a dry run: the records that would be written, with their dedupe keys (null without dedupe). */
-  preview?: { records: Record<string, unknown>[]; keys: (string | null)[] }
+  preview?: {
+    records: Record<string, unknown>[]
+    keys: (string | null)[]
+    /** With a route step: the output of each record. */
+    routes?: (string | null)[]
+    /** With an aggregate step: the partial summary, staged form (the records are its rows). */
+    partial?: string
+  }
 }
 
 export const PROGRESS_SLOTS = { records: 0, bytes: 1 } as const

@@ -16,6 +16,8 @@ import { recordEncoder } from './formats/encode'
 import { JsonArrayParser } from './formats/json-array-parser'
 import { JsonlParser } from './formats/jsonl-parser'
 import { readStreamed, streamedKind } from './formats/streamed-input'
+import { MAX_ROUTES } from '../shared/job'
+import { Aggregator } from './steps/aggregate'
 import { compilePipeline, RecordFailure, type Pipeline } from './steps/pipeline'
 
 /**
@@ -91,9 +93,14 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
   const counts = { in: 0, out: 0, filtered: 0, failed: 0 }
   const failures: FailedRecord[] = []
   const encode = recordEncoder(task.output.format, task.output.columns, task.output.delimiter)
-  const preview = task.preview ? { records: [] as Rec[], keys: [] as (string | null)[] } : null
+  const preview = task.preview ? { records: [] as Rec[], keys: [] as (string | null)[], routes: [] as (string | null)[] } : null
   const out = preview ? null : new BufferedFile(task.stagedPath + '.tmp')
-  const keys = task.keysPath && !preview ? new BufferedFile(task.keysPath + '.tmp') : null
+  // The index: one line per output record with its byte length, its route and its dedupe key, for
+  // the assembly to route, split and dedupe records without parsing them again.
+  const keys = task.indexPath && !preview ? new BufferedFile(task.indexPath + '.tmp') : null
+  // An aggregate job stages its partition's partial summary instead of records.
+  const aggregator = pipeline.aggregate ? new Aggregator(pipeline.aggregate.spec, pipeline.aggregate.label) : null
+  const routesSeen = pipeline.routes ? new Set<string>() : null
   const progress = new BigInt64Array(task.progress)
   /** Where a failed record is, added to its message when the line alone does not say (a sheet's row). */
   let where: ((line: number) => string) | null = null
@@ -131,6 +138,26 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
       counts.filtered++
       return
     }
+    if (aggregator) {
+      try {
+        aggregator.add(result)
+      } catch (e) {
+        if (e instanceof RecordFailure) {
+          fail(line, e.step, e.code, e.message, raw())
+          return
+        }
+        throw e
+      }
+      counts.out++
+      return
+    }
+    if (routesSeen && !routesSeen.has(pipeline.lastRoute as string)) {
+      if (routesSeen.size >= MAX_ROUTES) {
+        fail(line, 'route', 'TOO_MANY_OUTPUTS', `the route step sends this record to "${pipeline.lastRoute}", which would be output number ${MAX_ROUTES + 1}; a run writes at most ${MAX_ROUTES} outputs (route by a column with fewer values)`, raw())
+        return
+      }
+      routesSeen.add(pipeline.lastRoute as string)
+    }
     let text: string
     try {
       text = encode(result)
@@ -143,10 +170,11 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
     if (preview) {
       preview.records.push(result)
       preview.keys.push(pipeline.dedupes ? pipeline.lastKey : null)
+      preview.routes.push(routesSeen ? pipeline.lastRoute : null)
       return
     }
     ;(out as BufferedFile).write(text)
-    if (keys) keys.write(`${Buffer.byteLength(text)}\t${pipeline.lastKey}\n`)
+    if (keys) keys.write(`${Buffer.byteLength(text)}\t${routesSeen ? JSON.stringify(pipeline.lastRoute) : ''}\t${pipeline.dedupes ? pipeline.lastKey : ''}\n`)
   }
 
   let parser: { push(text: string, final: boolean): void; readonly endedInsideQuotes?: boolean; readonly resumeLine?: number | null; reopen?(): void }
@@ -267,6 +295,13 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
     closeSync(fd)
   }
 
+  if (preview && aggregator) {
+    // A dry run shows the summary of the sample, as the output would hold it; the engine merges
+    // the partial summaries of a merged output's files.
+    preview.records = [...aggregator.rows()]
+    preview.keys = preview.records.map(() => null)
+    ;(preview as { partial?: string }).partial = aggregator.serialize()
+  }
   if (preview) {
     return { counts, failures, stagedBytes: 0, keysBytes: 0, bytesRead, durationMs: performance.now() - t0, boundaryBroken: false, preview }
   }
@@ -276,9 +311,10 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
     keys?.abandon()
     return { counts, failures: [], stagedBytes: 0, keysBytes: 0, bytesRead, durationMs: performance.now() - t0, boundaryBroken: true }
   }
-  // Keys first: the staged output's presence is what marks the partition's files complete.
+  if (aggregator) staged.write(aggregator.serialize())
+  // The index first: the staged output's presence is what marks the partition's files complete.
   try {
-    keys?.commit(task.keysPath as string)
+    keys?.commit(task.indexPath as string)
     staged.commit(task.stagedPath)
   } catch (e) {
     staged.abandon()

@@ -76,6 +76,10 @@ export function createWorkerPool<T, R>(opts: { threads: number; memoryLimitMb?: 
       w.on('message', onMessage)
       w.once('exit', done)
     })
+  // A task stopped on purpose (a halt, a timeout) can have its worker's answer already on the way;
+  // Piscina then reports "Unexpected message from Worker" as an 'error' event, which would end the
+  // process if nobody listened. The task's promise has settled already: nothing is lost.
+  pool.on('error', () => {})
   const loading = pool.threads.map(waitReady)
   // Workers started later (replacing crashed ones) are announced only once ready.
   pool.on('workerCreate', (w: { id: number }) => ready.add(w.id))

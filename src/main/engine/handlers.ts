@@ -17,6 +17,7 @@ import type {
   ScheduleView
 } from '../../shared/api'
 import { columnsAfter } from '../../shared/columns'
+import { Aggregator } from '../../workers/steps/aggregate'
 import { isObjectInput } from '../../shared/formats'
 import { inputDelimiter, outputDelimiter } from '../../shared/job'
 import type { PartitionResult } from '../../shared/partition-task'
@@ -128,7 +129,11 @@ export function createHandlers(engine: Engine): Handlers {
     const output: Record<string, unknown>[] = []
     const failures: FailedRecordView[] = []
     const counts = { in: 0, out: 0, filtered: 0, deduped: 0, failed: 0 }
-    const seen = new Set<string>()
+    // Duplicates are found within each output: with a route step, one set per route.
+    const seenBy = new Map<string, Set<string>>()
+    const routes: string[] = []
+    const aggregateStep = job.steps.find((s) => 'aggregate' in s)
+    const summary = aggregateStep && 'aggregate' in aggregateStep && job.output.layout === 'merged' ? new Aggregator(aggregateStep.aggregate, 'aggregate') : null
     try {
       for (const f of listInputFiles(job, loaded.baseDir)) {
         if (counts.in >= limit) break
@@ -156,7 +161,7 @@ export function createHandlers(engine: Engine): Handlers {
             lastOfFile: true,
             header: columns,
             stagedPath: '',
-            keysPath: null,
+            indexPath: null,
             progress: new SharedArrayBuffer(16),
             preview: { limit: limit - counts.in }
           },
@@ -167,8 +172,21 @@ export function createHandlers(engine: Engine): Handlers {
         counts.failed += result.counts.failed
         for (const r of result.failures) failures.push({ ...r, file: f.relPath })
         const preview = result.preview ?? { records: [], keys: [] }
+        if (aggregateStep) {
+          // The records reached the summary; the output is its rows, merged over files for a merged output.
+          counts.out += result.counts.out
+          if (summary) {
+            for (const line of (preview.partial ?? '').split('\n')) if (line) summary.mergeLine(line)
+          } else {
+            output.push(...preview.records)
+          }
+          continue
+        }
         preview.records.forEach((rec, i) => {
           const key = preview.keys[i]
+          const route = preview.routes?.[i] ?? null
+          let seen = seenBy.get(route ?? '')
+          if (!seen) seenBy.set(route ?? '', (seen = new Set()))
           if (key !== null && key !== undefined) {
             if (seen.has(key)) {
               counts.deduped++
@@ -178,12 +196,14 @@ export function createHandlers(engine: Engine): Handlers {
           }
           counts.out++
           output.push(rec)
+          if (route !== null) routes.push(route)
         })
       }
     } finally {
       await executor.destroy()
     }
-    return { counts, output, failures }
+    if (summary) output.push(...summary.rows())
+    return { counts, output, failures, ...(job.steps.some((s) => 'route' in s) ? { routes } : {}) }
   }
 
   /**

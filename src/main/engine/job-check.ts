@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path'
 import { columnsAfter, unionColumns } from '../../shared/columns'
 import { compileExpression, ExpressionSyntaxError } from '../../shared/expression'
 import { isObjectInput, needsColumns } from '../../shared/formats'
-import { parseJob, type AnyJob, type FilesJob, type Job, type JobProblem } from '../../shared/job'
+import { parseAggregateValue, parseJob, type AnyJob, type FilesJob, type Job, type JobProblem } from '../../shared/job'
 import { closest } from '../../shared/suggest'
 import { listInputFiles, type InputFile } from './inputs'
 import { resolveIn } from './paths'
@@ -185,6 +185,16 @@ function checkSteps(job: Job, header: string[] | null, baseDir: string, problems
     else if ('drop' in step) step.drop.forEach((c, j) => unknownColumn(`${at}.drop[${j}]`, c))
     else if ('dedupe' in step) step.dedupe.forEach((c, j) => unknownColumn(`${at}.dedupe[${j}]`, c))
     else if ('rename' in step) for (const from of Object.keys(step.rename)) unknownColumn(`${at}.rename.${from}`, from)
+    else if ('route' in step) {
+      if (step.route.by !== undefined) expression(`${at}.route.by`, step.route.by)
+      for (const [name, source] of Object.entries(step.route.when ?? {})) expression(`${at}.route.when.${name}`, source)
+    } else if ('aggregate' in step) {
+      step.aggregate.by.forEach((c, j) => unknownColumn(`${at}.aggregate.by[${j}]`, c))
+      for (const [name, text] of Object.entries(step.aggregate.values)) {
+        const v = parseAggregateValue(text)
+        if (!('problem' in v) && v.column !== null) unknownColumn(`${at}.aggregate.values.${name}`, v.column)
+      }
+    }
     else if ('script' in step) {
       const module = typeof step.script === 'string' ? step.script : step.script.module
       const file = resolveIn(baseDir, module)

@@ -23,7 +23,8 @@ export function rerunJobParts(job: Job, headers: string[][]): { input: Job['inpu
   if (job.input.format === 'xlsx') {
     const { sheet: _sheet, ...rest } = input
     const steps =
-      needsColumns(job.output.format) && !job.steps.some((s) => 'select' in s)
+      // An aggregate names its own columns (and must stay the last step).
+      needsColumns(job.output.format) && !job.steps.some((s) => 'select' in s || 'aggregate' in s)
         ? [...job.steps, { select: columnsAfter(unionColumns(headers), job.steps).columns }]
         : job.steps
     return { input: { ...rest, format: 'jsonl', header: true }, steps }

@@ -23,18 +23,21 @@ import {
   writeSync
 } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, relative } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import type { RunProgressEvent } from '../../shared/api'
 import { columnsAfter, unionColumns } from '../../shared/columns'
 import { boundRaw, type FailedRecord } from '../../shared/failures'
 import { withoutCompressionSuffix } from '../../shared/formats'
-import { inputDelimiter, outputDelimiter, parseDurationMs, parseSizeBytes, type Job } from '../../shared/job'
+import { inputDelimiter, MAX_ROUTES, outputDelimiter, parseDurationMs, parseSizeBytes, type Job } from '../../shared/job'
 import { PROGRESS_SLOTS, type PartitionResult, type PartitionTask } from '../../shared/partition-task'
 import { CsvParser } from '../../workers/formats/csv-parser'
 import { decoderFor } from '../../workers/formats/decode'
 import { JsonlParser } from '../../workers/formats/jsonl-parser'
-import { bodyWriter, outputHead, writeFinalFormat, writesAfterAssembly } from './assemble-formats'
+import { recordEncoder } from '../../workers/formats/encode'
+import { Aggregator } from '../../workers/steps/aggregate'
+import { outputHead, writeFinalFormat, writesAfterAssembly } from './assemble-formats'
+import { OutputSink, type AssembledOutput } from './output-sink'
 import { crashPoint } from './crash-points'
 import type { Executor } from './executor'
 import { decodeBytes, headerColumns, maxRecordBytes, notTextReason, readHeader } from './inputs'
@@ -332,7 +335,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         maxRecordBytes: maxRecordBytes(job),
         header: f.header ? (JSON.parse(f.header) as string[]) : null,
         stagedPath: join(staging, `p${p.idx}.out`),
-        keysPath: job.steps.some((s) => 'dedupe' in s) ? join(staging, `p${p.idx}.keys`) : null,
+        indexPath: needsIndex(job) ? join(staging, `p${p.idx}.index`) : null,
         progress: progressBuf
       }
     }
@@ -357,7 +360,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       const f = files.get(p.file_index) as RunFileRow
       const failures = quarantinedRecords(job, f, p, `this part of ${f.rel_path} made Batchery's worker stop ${attempts} time${attempts === 1 ? '' : 's'} (${why}); its records were set aside`)
       writeFileSync(join(staging, `p${p.idx}.out`), '')
-      if (job.steps.some((s) => 'dedupe' in s)) writeFileSync(join(staging, `p${p.idx}.keys`), '')
+      if (needsIndex(job)) writeFileSync(join(staging, `p${p.idx}.index`), '')
       const n = failures.length
       store.db.transaction(() =>
         store.commitPartition(runId, epoch, p.idx, p.file_index, { counts: { in: n, out: 0, filtered: 0, failed: n }, failures, stagedBytes: 0, keysBytes: 0, durationMs: 0 })
@@ -476,7 +479,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       for (const o of assembled.outputs) await writeFinalFormat(job.output.format, o, job.name, tmpOutputs)
     }
     const run = store.run(runId) as RunRow
-    const out = assembled.outputs.reduce((s, o) => s + o.records, 0)
+    const out = assembled.recordsOut
     if (run.records_in !== out + run.filtered + assembled.deduped + run.failed) {
       for (const o of assembled.outputs) rmSync(o.tmp, { force: true })
       const message = `Internal error: the records do not add up (in ${run.records_in}, out ${out}, filtered ${run.filtered}, duplicates ${assembled.deduped}, failed ${run.failed}); no output was written. Please report this.`
@@ -757,7 +760,7 @@ function changedInputs(files: RunFileRow[]): string[] {
 function recheckStaged(store: Store, runId: string, staging: string, log: Logger): void {
   for (const p of store.partitions(runId)) {
     if (p.state !== 'committed') continue
-    const ok = sizeIs(join(staging, `p${p.idx}.out`), p.staged_bytes) && (!p.keys_bytes || sizeIs(join(staging, `p${p.idx}.keys`), p.keys_bytes))
+    const ok = sizeIs(join(staging, `p${p.idx}.out`), p.staged_bytes) && (!p.keys_bytes || sizeIs(join(staging, `p${p.idx}.index`), p.keys_bytes))
     if (!ok) {
       log.warn('staged partition missing; redoing it', { partition: p.idx })
       store.resetPartition(runId, p)
@@ -784,14 +787,6 @@ function outputColumns(job: Job, files: RunFileRow[]): Map<number, string[]> {
     for (const k of byFile.keys()) byFile.set(k, all)
   }
   return byFile
-}
-
-interface AssembledOutput {
-  path: string
-  tmp: string
-  records: number
-  bytes: number
-  sha256: string
 }
 
 /** Final output paths, one per input file or one merged; names that would collide keep their input extension. */
@@ -828,12 +823,17 @@ function assemble(
   staging: string,
   columnsByFile: Map<number, string[]>,
   tmpOutputs: string[]
-): { outputs: AssembledOutput[]; deduped: number } {
+): { outputs: AssembledOutput[]; deduped: number; recordsOut: number } {
   const files = store.files(runId)
   const parts = store.partitions(runId)
-  const dedupe = job.steps.some((s) => 'dedupe' in s)
-  const seen = new Set<string>()
+  const indexed = needsIndex(job)
+  const routeStep = job.steps.find((s): s is Extract<Job['steps'][number], { route: unknown }> => 'route' in s)
+  const aggregateStep = job.steps.find((s): s is Extract<Job['steps'][number], { aggregate: unknown }> => 'aggregate' in s)
+  const split = job.output.split ? { records: job.output.split.records, bytes: job.output.split.bytes === undefined ? undefined : parseSizeBytes(job.output.split.bytes) } : undefined
+  const delimiter = outputDelimiter(job)
+  const outDir = resolveIn(loaded.baseDir, job.output.folder)
   let deduped = 0
+  let recordsOut = 0
   const outputs: AssembledOutput[] = []
   const buf = Buffer.allocUnsafe(1 << 20)
   const run = store.run(runId) as RunRow
@@ -848,101 +848,126 @@ function assemble(
     if (list) list.push(p)
     else partsByFile.set(p.file_index, [p])
   }
-  // Small writes (one deduped record at a time) are gathered into 1 MiB before a write call; one
-  // buffer serves every output, as they are written one after another.
-  const pending = Buffer.allocUnsafe(1 << 20)
-  for (const [path, fileIndexes] of outputPaths(job, loaded.baseDir, files, partial)) {
-    mkdirSync(dirname(path), { recursive: true })
-    const tmp = join(dirname(path), `.${basename(path)}.${runId}.partial`)
-    tmpOutputs.push(tmp)
-    const fd = openSync(tmp, 'w')
-    const hash = createHash('sha256')
-    let bytes = 0
-    let records = 0
-    let used = 0
-    const flush = (): void => {
-      let off = 0
-      while (off < used) off += writeSync(fd, pending, off, used - off)
-      used = 0
-    }
-    const write = (b: Buffer): void => {
-      hash.update(b)
-      bytes += b.length
-      if (used + b.length > pending.length) flush()
-      if (b.length >= pending.length) {
-        let off = 0
-        while (off < b.length) off += writeSync(fd, b, off, b.length - off)
-      } else {
-        b.copy(pending, used)
-        used += b.length
+  // Route folders by route name, over the whole run: names that differ only in case ("DE", "de")
+  // would be one folder on Windows and macOS, so the later one is numbered.
+  const seenByRoute = new Map<string, Set<string>>()
+  const routeFolders = new Map<string, string>()
+  const folderTaken = new Set<string>()
+  const folderFor = (route: string): string => {
+    let folder = routeFolders.get(route)
+    if (folder === undefined) {
+      if (routeFolders.size >= MAX_ROUTES) {
+        throw new Error(`the route step sends records to more than ${MAX_ROUTES} outputs ("${route}" would be output ${MAX_ROUTES + 1}); a run writes at most ${MAX_ROUTES}. Route by a column with fewer values.`)
       }
+      folder = route
+      for (let n = 2; folderTaken.has(folder.toLowerCase()); n++) folder = `${route} (${n})`
+      folderTaken.add(folder.toLowerCase())
+      routeFolders.set(route, folder)
     }
-    try {
-      const head = outputHead(job.output.format, columnsByFile.get(fileIndexes[0] as number) ?? [], outputDelimiter(job))
-      if (head) write(head)
-      // A JSON array's brackets and commas; other formats' records as they are.
-      const body = bodyWriter(job.output.format, write)
+    return folder
+  }
+  for (const [path, fileIndexes] of outputPaths(job, loaded.baseDir, files, partial)) {
+    const mine = fileIndexes.length === 1 ? (partsByFile.get(fileIndexes[0] as number) ?? []) : (() => {
       const wanted = new Set(fileIndexes)
-      const mine = fileIndexes.length === 1 ? (partsByFile.get(fileIndexes[0] as number) ?? []) : parts.filter((p) => wanted.has(p.file_index))
+      return parts.filter((p) => wanted.has(p.file_index))
+    })()
+    const head = outputHead(job.output.format, columnsByFile.get(fileIndexes[0] as number) ?? [], delimiter)
+    const sinkAt = (at: string, bufferBytes: number): OutputSink => new OutputSink({ path: at, runId, format: job.output.format, head, split, tmpOutputs, bufferBytes })
+
+    if (aggregateStep) {
+      // Partial summaries merged in input order: the same rows however the input was partitioned.
+      const summary = new Aggregator(aggregateStep.aggregate, 'aggregate')
       for (const p of mine) {
-        const staged = join(staging, `p${p.idx}.out`)
-        if (!dedupe) {
-          const sfd = openSync(staged, 'r')
-          try {
-            for (;;) {
-              const n = readSync(sfd, buf, 0, buf.length, null)
-              if (n === 0) break
-              body.write(buf.subarray(0, n))
-            }
-          } finally {
-            closeSync(sfd)
+        const lines = new LineReader(join(staging, `p${p.idx}.out`))
+        try {
+          for (let line = lines.next(); line !== null; line = lines.next()) if (line) summary.mergeLine(line)
+        } finally {
+          lines.close()
+        }
+        recordsOut += p.records_out ?? 0
+      }
+      const encode = recordEncoder(job.output.format, summary.columns, delimiter)
+      const sink = sinkAt(path, 1 << 20)
+      for (const row of summary.rows()) sink.record(Buffer.from(encode(row)))
+      outputs.push(...sink.finish())
+      continue
+    }
+
+    if (!indexed) {
+      const sink = sinkAt(path, 1 << 20)
+      for (const p of mine) {
+        const sfd = openSync(join(staging, `p${p.idx}.out`), 'r')
+        try {
+          for (;;) {
+            const n = readSync(sfd, buf, 0, buf.length, null)
+            if (n === 0) break
+            sink.raw(buf.subarray(0, n))
           }
-          records += p.records_out ?? 0
-        } else {
-          const r = copyDeduped(staged, join(staging, `p${p.idx}.keys`), seen, body.write)
-          records += r.kept
-          deduped += r.dropped
+        } finally {
+          closeSync(sfd)
+        }
+        sink.addRecords(p.records_out ?? 0)
+      }
+      outputs.push(...sink.finish())
+      continue
+    }
+
+    // Record by record, by the index: each to its route's output, duplicates dropped (across the
+    // whole run, within each route: a set of keys per route), parts cut at record boundaries.
+    const sinks = new Map<string, { sink: OutputSink; seen: Set<string> }>()
+    const entryFor = (route: string): { sink: OutputSink; seen: Set<string> } => {
+      let entry = sinks.get(route)
+      if (!entry) {
+        const at = routeStep ? join(outDir, folderFor(route), relative(outDir, path)) : path
+        let seen = seenByRoute.get(route)
+        if (!seen) seenByRoute.set(route, (seen = new Set()))
+        entry = { sink: sinkAt(at, routeStep ? 64 << 10 : 1 << 20), seen }
+        sinks.set(route, entry)
+      }
+      return entry
+    }
+    // Named outputs exist even when no record went to them: an empty "suspicious" file says so.
+    if (routeStep?.route.when) for (const name of [...Object.keys(routeStep.route.when), routeStep.route.otherwise ?? 'other']) entryFor(name)
+    if (!routeStep) entryFor('')
+    try {
+      for (const p of mine) {
+        const index = new LineReader(join(staging, `p${p.idx}.index`))
+        const data = new BlockReader(join(staging, `p${p.idx}.out`))
+        try {
+          for (let line = index.next(); line !== null; line = index.next()) {
+            const t1 = line.indexOf('\t')
+            const t2 = line.indexOf('\t', t1 + 1)
+            const rec = data.take(Number(line.slice(0, t1)))
+            const routeJson = line.slice(t1 + 1, t2)
+            const key = line.slice(t2 + 1)
+            const entry = entryFor(routeJson ? (JSON.parse(routeJson) as string) : '')
+            if (key) {
+              if (entry.seen.has(key)) {
+                deduped++
+                continue
+              }
+              entry.seen.add(key)
+            }
+            entry.sink.record(rec)
+          }
+        } finally {
+          index.close()
+          data.close()
         }
       }
-      body.end()
-      flush()
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
+    } catch (e) {
+      for (const { sink } of sinks.values()) sink.abandon()
+      throw e
     }
-    crashPoint('after-output-staged')
-    outputs.push({ path, tmp, records, bytes, sha256: hash.digest('hex') })
+    for (const { sink } of sinks.values()) outputs.push(...sink.finish())
   }
-  return { outputs, deduped }
+  if (!aggregateStep) recordsOut = outputs.reduce((s, o) => s + o.records, 0)
+  return { outputs, deduped, recordsOut }
 }
 
-/**
- * Copy a staged partition, keeping only records whose key was not seen before in input order.
- * The keys file holds "<byte length>\t<key>" per output record, in the staged file's order.
- */
-function copyDeduped(staged: string, keysFile: string, seen: Set<string>, write: (b: Buffer) => void): { kept: number; dropped: number } {
-  const keys = new LineReader(keysFile)
-  const data = new BlockReader(staged)
-  let kept = 0
-  let dropped = 0
-  try {
-    for (let line = keys.next(); line !== null; line = keys.next()) {
-      const tab = line.indexOf('\t')
-      const rec = data.take(Number(line.slice(0, tab)))
-      const key = line.slice(tab + 1)
-      if (seen.has(key)) {
-        dropped++
-      } else {
-        seen.add(key)
-        kept++
-        write(rec)
-      }
-    }
-  } finally {
-    keys.close()
-    data.close()
-  }
-  return { kept, dropped }
+/** The job's outputs are assembled record by record from an index the workers write (see PartitionTask.indexPath). */
+export function needsIndex(job: Job): boolean {
+  return job.output.split !== undefined || job.steps.some((s) => 'dedupe' in s || 'route' in s)
 }
 
 /** Reads a file sequentially in 1 MiB blocks, handing out byte runs of any length. */

@@ -6,6 +6,8 @@ import { pathToFileURL } from 'node:url'
 import { compileExpression, isTruthy, ExpressionRuntimeError, type CompiledExpression, type Rec } from '../../shared/expression'
 import type { Step } from '../../shared/job'
 import type { PipelineSpec } from '../../shared/partition-task'
+import { routeFolderName } from '../../shared/routes'
+import type { AggregateSpec } from './aggregate'
 import { RecordFailure } from './record-failure'
 import { compileValidate } from './validate'
 
@@ -18,6 +20,11 @@ export interface Pipeline {
   /** Set by the dedupe step for the record it last saw: the key that decides duplicates. */
   lastKey: string | null
   readonly dedupes: boolean
+  /** Set by the route step for the record it last saw: the name of the output it goes to. */
+  lastRoute: string | null
+  readonly routes: boolean
+  /** The aggregate step (always the last): records that reach it are folded into a summary. */
+  aggregate: { spec: AggregateSpec; label: string } | null
 }
 
 export function stepLabel(step: Step, index: number): string {
@@ -29,6 +36,9 @@ export async function compilePipeline(spec: PipelineSpec): Promise<Pipeline> {
   const pipeline: Pipeline = {
     lastKey: null,
     dedupes: spec.steps.some((s) => 'dedupe' in s),
+    lastRoute: null,
+    routes: spec.steps.some((s) => 'route' in s),
+    aggregate: null,
     apply(rec: Rec): Rec | null {
       let r: Rec | null = rec
       for (let i = 0; i < fns.length && r !== null; i++) r = (fns[i] as StepFn)(r)
@@ -36,6 +46,11 @@ export async function compilePipeline(spec: PipelineSpec): Promise<Pipeline> {
     }
   }
   for (const [i, step] of spec.steps.entries()) {
+    if ('aggregate' in step) {
+      // Not a step of the chain: the worker folds what comes out of the chain into its partition's summary.
+      pipeline.aggregate = { spec: step.aggregate, label: stepLabel(step, i) }
+      continue
+    }
     fns.push(await compileStep(step, stepLabel(step, i), spec.baseDir, pipeline))
   }
   return pipeline
@@ -112,6 +127,7 @@ async function compileStep(step: Step, label: string, baseDir: string, pipeline:
       return rec
     }
   }
+  if ('route' in step) return compileRoute(step.route, label, pipeline)
   if ('script' in step) return compileScript(step.script, label, baseDir)
   throw new Error(`unknown step ${JSON.stringify(step)}`)
 }
@@ -121,6 +137,45 @@ function expressionFailure(e: unknown, label: string, source: string, column?: s
     return new RecordFailure('EXPRESSION_ERROR', `${column ? `${column}: ` : ''}${e.message} (in ${source})`, label)
   }
   return new RecordFailure('EXPRESSION_ERROR', `${column ? `${column}: ` : ''}${String((e as Error)?.message ?? e)} (in ${source})`, label)
+}
+
+type RouteStep = Extract<Step, { route: unknown }>['route']
+
+function compileRoute(route: RouteStep, label: string, pipeline: Pipeline): StepFn {
+  if (route.by !== undefined) {
+    const source = route.by
+    const expr = compileExpression(source)
+    return (rec) => {
+      try {
+        pipeline.lastRoute = routeFolderName(expr.evaluate(rec))
+      } catch (e) {
+        throw expressionFailure(e, label, source)
+      }
+      return rec
+    }
+  }
+  // The first output whose condition holds, in the order the job lists them.
+  const names = Object.keys(route.when ?? {})
+  const sources = names.map((n) => (route.when as Record<string, string>)[n] as string)
+  const exprs = sources.map((source) => compileExpression(source))
+  const otherwise = route.otherwise ?? 'other'
+  return (rec) => {
+    let to = otherwise
+    for (let i = 0; i < exprs.length; i++) {
+      let hit: boolean
+      try {
+        hit = isTruthy((exprs[i] as CompiledExpression).evaluate(rec))
+      } catch (e) {
+        throw expressionFailure(e, label, sources[i] as string, names[i])
+      }
+      if (hit) {
+        to = names[i] as string
+        break
+      }
+    }
+    pipeline.lastRoute = to
+    return rec
+  }
 }
 
 type ScriptStep = Extract<Step, { script: unknown }>['script']
