@@ -10,6 +10,8 @@ import { useJobsStore } from '../../stores/jobs-store'
 import { useUiStore } from '../../stores/ui-store'
 import { readDrop } from './dropped-input'
 import { DryRunPanel } from './DryRunPanel'
+import { FilesDryRunPanel } from './FilesDryRunPanel'
+import { FilesJobEditor } from './FilesJobEditor'
 import { FolderPicker } from './FolderPicker'
 import {
   columnsBefore,
@@ -21,9 +23,12 @@ import {
   presetStep,
   splitPatterns,
   withFolder,
+  type FilesDraft,
   type JobDraft,
+  type JobKind,
   type StepDraft
 } from './job-draft'
+import { KindChoice, kindTitle } from './KindChoice'
 import { defaultOutputFolder } from './paths'
 import { PreviewPanel, SectionProblems, type InputSettings } from './PreviewPanel'
 import { ScheduleEditor } from './ScheduleEditor'
@@ -32,6 +37,8 @@ import './job-editor.css'
 
 /** Records a dry run looks at. */
 const DRY_RUN_LIMIT = 200
+/** Files whose commands a files job's dry run lists. */
+const FILES_DRY_RUN_LIMIT = 50
 /** Wait after the last keystroke before asking the engine to check the job. */
 const VALIDATE_DEBOUNCE_MS = 400
 const PREVIEW_DEBOUNCE_MS = 300
@@ -104,7 +111,8 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
       setDraft((d) => {
         const next = withFolder(d, folder)
         if (!nameEdited) next.name = baseName(folder)
-        next.include = include ? include.join(', ') : overrides.include ? d.include : ''
+        // A files job's patterns are the analyst's own; a records job's follow the detected format unless set by hand.
+        next.include = include ? include.join(', ') : overrides.include || d.kind === 'files' ? d.include : ''
         return next
       })
       // A new folder is detected afresh, unless the user is editing a saved job.
@@ -126,7 +134,8 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
   // ---- preview: what is in the folder
   const previewRequest = useMemo(() => {
     const folder = draft.folder.trim()
-    if (!folder) return null
+    // A files job takes files as they are: nothing to detect or preview.
+    if (!folder || draft.kind === 'files') return null
     const include = overrides.include ? splitPatterns(draft.include) : []
     return JSON.stringify({
       folder,
@@ -136,7 +145,7 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
       ...(overrides.encoding ? { encoding: draft.encoding } : {}),
       ...(draft.format === 'xlsx' && draft.sheet ? { sheet: draft.sheet } : {})
     })
-  }, [draft.folder, draft.include, draft.format, draft.delimiter, draft.encoding, draft.sheet, overrides])
+  }, [draft.kind, draft.folder, draft.include, draft.format, draft.delimiter, draft.encoding, draft.sheet, overrides])
   const settledPreviewRequest = useDebounced(previewRequest, PREVIEW_DEBOUNCE_MS)
 
   useEffect(() => {
@@ -245,6 +254,20 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
     })
   }
 
+  const setKind = (kind: JobKind): void => {
+    // Patterns detected for records (like *.csv) are not a choice the analyst made for files.
+    setDraft((d) => ({ ...d, kind, include: kind === 'files' && !overrides.include ? '' : d.include }))
+    setDryRun(null)
+    setActionError(null)
+  }
+  const setFiles = (patch: Partial<FilesDraft>): void => setDraft((d) => ({ ...d, files: { ...d.files, ...patch } }))
+  const setName = (name: string): void => {
+    setNameEdited(true)
+    setDraft((d) => ({ ...d, name }))
+  }
+  const isFiles = draft.kind === 'files'
+  const dryRunLimit = isFiles ? FILES_DRY_RUN_LIMIT : DRY_RUN_LIMIT
+
   // ---- actions
   const job = (): unknown => draftToJob(draft)
   const withBase = baseDir ? { baseDir } : {}
@@ -254,7 +277,7 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
     setActionError(null)
     try {
       if (kind === 'dry-run') {
-        const result = await call('runs.dryRun', { job: job(), ...withBase, limit: DRY_RUN_LIMIT })
+        const result = await call('runs.dryRun', { job: job(), ...withBase, limit: dryRunLimit })
         setDryRun(result)
         requestAnimationFrame(() => dryRunRef.current?.scrollIntoView({ behavior: 'smooth', block: 'start' }))
         return
@@ -288,6 +311,12 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
 
   const nameTaken = editName === undefined && jobs?.some((j) => j.name === draft.name.trim())
   const renamed = editName !== undefined && draft.name.trim() !== editName
+  const nameNote = (
+    <>
+      {nameTaken && <p className="muted small">A job with this name exists: saving makes this its new version.</p>}
+      {renamed && <p className="muted small">Saving under a new name makes a new job; “{editName}” stays as it is.</p>}
+    </>
+  )
 
   if (loadError) {
     return (
@@ -302,13 +331,24 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
     <section className="page editor">
       <PageHeader
         title={editName === undefined ? 'New job' : `Edit “${editName}”`}
-        subtitle="Choose a folder, look at what is in it, say what should happen to every record, and try it on a sample."
+        subtitle={
+          isFiles
+            ? 'Choose a folder, say what should run on each file in it, and see the exact commands before anything runs.'
+            : 'Choose a folder, look at what is in it, say what should happen to every record, and try it on a sample.'
+        }
         back={editName === undefined ? { href: href.jobs(), label: 'Jobs' } : { href: href.job(editName), label: editName }}
       />
       {!loaded ? (
         <p className="muted">Loading the job…</p>
       ) : (
         <>
+          {editName === undefined ? (
+            <KindChoice value={draft.kind} onChange={setKind} />
+          ) : (
+            <p className="muted job-kind-note" data-testid="job-kind">
+              {kindTitle(draft.kind)}
+            </p>
+          )}
           <section className="card" aria-labelledby="sec-input">
             <h2 id="sec-input">
               <span className="sec-number">1</span> Input folder
@@ -356,7 +396,19 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
             <SectionProblems problems={placed.input.filter((p) => p.sub === 'folder')} />
           </section>
 
-          {hasFolder && (
+          {isFiles && (
+            <FilesJobEditor
+              draft={draft}
+              placed={placed}
+              hasFolder={hasFolder}
+              nameNote={nameNote}
+              onChange={(patch) => setDraft((d) => ({ ...d, ...patch }))}
+              onFilesChange={setFiles}
+              onNameChange={setName}
+            />
+          )}
+
+          {!isFiles && hasFolder && (
             <section className="card" aria-labelledby="sec-preview">
               <h2 id="sec-preview">
                 <span className="sec-number">2</span> What is in it
@@ -373,6 +425,8 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
             </section>
           )}
 
+          {!isFiles && (
+          <>
           <section className="card" aria-labelledby="sec-steps">
             <h2 id="sec-steps">
               <span className="sec-number">3</span> Steps
@@ -440,10 +494,7 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
                 <span>Job name</span>
                 <input
                   value={draft.name}
-                  onChange={(e) => {
-                    setNameEdited(true)
-                    setDraft((d) => ({ ...d, name: e.target.value }))
-                  }}
+                  onChange={(e) => setName(e.target.value)}
                   maxLength={100}
                   aria-invalid={placed.name.length > 0}
                   data-testid="job-name"
@@ -461,12 +512,14 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
                 />
               </label>
             </div>
-            {nameTaken && <p className="muted small">A job with this name exists: saving makes this its new version.</p>}
-            {renamed && <p className="muted small">Saving under a new name makes a new job; “{editName}” stays as it is.</p>}
+            <SplitFields draft={draft} problems={placed.output} onChange={(patch) => setDraft((d) => ({ ...d, ...patch }))} />
+            {nameNote}
             <SectionProblems problems={placed.name.map((message) => ({ sub: 'name', message }))} />
-            <SectionProblems problems={placed.output} />
+            <SectionProblems problems={placed.output.filter((p) => !p.sub.startsWith('split'))} />
             <SectionProblems problems={placed.policy} />
           </section>
+          </>
+          )}
 
           <ScheduleEditor
             value={draft}
@@ -476,9 +529,11 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
             isNew={editName === undefined}
           />
 
-          {(placed.other.length > 0 || warnings.length > 0) && (
+          {(placed.other.length > 0 || warnings.length > 0 || (!isFiles && placed.processor.length > 0)) && (
             <section className="card" aria-label="Other problems">
-              <SectionProblems problems={placed.other.map((p) => ({ sub: p.path === '(job)' ? '' : p.path, message: p.message }))} />
+              <SectionProblems
+                problems={[...placed.other.map((p) => ({ sub: p.path === '(job)' ? '' : p.path, message: p.message })), ...(isFiles ? [] : placed.processor)]}
+              />
               {warnings.length > 0 && (
                 <ul className="warnings">
                   {warnings.map((w, i) => (
@@ -516,12 +571,59 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
           {dryRun && (
             <section className="card" aria-labelledby="sec-dry-run" ref={dryRunRef}>
               <h2 id="sec-dry-run">Dry run</h2>
-              <DryRunPanel result={dryRun} limit={DRY_RUN_LIMIT} />
+              {isFiles ? <FilesDryRunPanel result={dryRun} limit={dryRunLimit} /> : <DryRunPanel result={dryRun} limit={dryRunLimit} />}
             </section>
           )}
         </>
       )}
       <FolderPicker open={pickerOpen} startPath={draft.folder} onChoose={(p) => chooseFolder(p)} onClose={() => setPickerOpen(false)} />
     </section>
+  )
+}
+
+/**
+ * Output files of at most N records or N MB each. The engine numbers them name-part-0001,
+ * name-part-0002…, so the fields say so; problems at output.split.* are shown here.
+ */
+function SplitFields(props: { draft: JobDraft; problems: { sub: string; message: string }[]; onChange: (patch: Partial<JobDraft>) => void }): React.JSX.Element {
+  const { draft, onChange } = props
+  const problems = props.problems.filter((p) => p.sub === 'split' || p.sub.startsWith('split.'))
+  const on = (sub: string): boolean => problems.some((p) => p.sub === `split.${sub}`)
+  return (
+    <div className="split-fields" role="group" aria-labelledby="split-title">
+      <p id="split-title" className="field-label">
+        Split into files of at most
+      </p>
+      <div className="split-row">
+        <label className="field">
+          <span>Records per file</span>
+          <input
+            value={draft.splitRecords}
+            onChange={(e) => onChange({ splitRecords: e.target.value })}
+            inputMode="numeric"
+            placeholder="no limit"
+            aria-invalid={on('records')}
+            data-testid="split-records"
+          />
+        </label>
+        <label className="field">
+          <span>Size per file</span>
+          <input
+            className="mono"
+            value={draft.splitSize}
+            onChange={(e) => onChange({ splitSize: e.target.value })}
+            placeholder="no limit (like 100MB)"
+            spellCheck={false}
+            aria-invalid={on('bytes')}
+            data-testid="split-size"
+          />
+        </label>
+      </div>
+      <p className="muted small">
+        Past the limit the output goes on in a new file; the files are numbered <code>name-part-0001</code>, <code>name-part-0002</code>… Leave both empty
+        for one file per output.
+      </p>
+      <SectionProblems problems={problems} />
+    </div>
   )
 }

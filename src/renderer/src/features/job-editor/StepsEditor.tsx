@@ -1,7 +1,9 @@
 import { useId } from 'react'
+import { AggregateBody } from './AggregateStep'
 import { newId, VALUE_TYPES, type RuleDraft, type StepDraft, type StepKind, type ValueType } from './job-draft'
+import { RouteBody } from './RouteStep'
+import { ColumnChips, columnOptions, RowProblems, rowProblems, type StepProblem } from './step-rows'
 
-type StepProblem = { sub: string; message: string }
 
 const TITLES: Record<StepKind, string> = {
   validate: 'Check values',
@@ -11,6 +13,8 @@ const TITLES: Record<StepKind, string> = {
   select: 'Keep columns',
   rename: 'Rename columns',
   drop: 'Remove columns',
+  aggregate: 'Summarise (aggregate)',
+  route: 'Send to different outputs (route)',
   raw: 'Other step'
 }
 
@@ -22,6 +26,9 @@ const HELP: Record<StepKind, string> = {
   select: 'Only the ticked columns are kept, in this order.',
   rename: 'Give columns new names.',
   drop: 'The ticked columns are removed.',
+  aggregate:
+    'Turns the records into one row per group, with counts, sums or averages: a summary instead of the records. It must be the last step, and cannot be combined with removing duplicates or sending to different outputs.',
+  route: 'Sends each record to one of several outputs, by a value or by conditions. Example: one file per country.',
   raw: 'A step this screen has no form for, as written in the job file (JSON).'
 }
 
@@ -40,7 +47,9 @@ export const PRESETS: { kind: Exclude<StepKind, 'raw'>; label: string }[] = [
   { kind: 'dedupe', label: 'Remove duplicates' },
   { kind: 'select', label: 'Keep columns' },
   { kind: 'rename', label: 'Rename columns' },
-  { kind: 'drop', label: 'Remove columns' }
+  { kind: 'drop', label: 'Remove columns' },
+  { kind: 'aggregate', label: 'Summarise' },
+  { kind: 'route', label: 'Send to different outputs' }
 ]
 
 export function stepTitle(kind: StepKind): string {
@@ -113,26 +122,12 @@ function subBelongsToRow(step: StepDraft, sub: string): boolean {
   if (step.kind === 'validate') return step.rules.some((r) => r.column && r.column === head)
   if (step.kind === 'derive') return step.columns.some((c) => c.column.trim() && c.column.trim() === sub)
   if (step.kind === 'rename') return step.pairs.some((p) => p.from && p.from === sub)
+  if (step.kind === 'aggregate') return sub === 'by' || step.values.some((v) => v.name.trim() && (sub === `values.${v.name.trim()}` || sub.startsWith(`values.${v.name.trim()}.`)))
+  if (step.kind === 'route') {
+    if (step.mode === 'by') return sub === 'by'
+    return sub === 'otherwise' || step.when.some((w) => w.name.trim() && (sub === `when.${w.name.trim()}` || sub.startsWith(`when.${w.name.trim()}.`)))
+  }
   return false
-}
-
-function rowProblems(problems: StepProblem[], key: string): StepProblem[] {
-  if (!key) return []
-  return problems.filter((p) => p.sub === key || p.sub.startsWith(`${key}.`))
-}
-
-function RowProblems(props: { problems: StepProblem[]; rowKey: string }): React.JSX.Element | null {
-  const list = rowProblems(props.problems, props.rowKey)
-  if (list.length === 0) return null
-  return (
-    <ul className="field-problems row-problems" role="alert">
-      {list.map((p, i) => (
-        <li key={i} className="field-problem" data-testid="step-problem">
-          {p.sub !== props.rowKey && <code>{p.sub.slice(props.rowKey.length + 1)}</code>} {p.message}
-        </li>
-      ))}
-    </ul>
-  )
 }
 
 function StepBody(props: { step: StepDraft; columns: string[]; problems: StepProblem[]; onChange: (s: StepDraft) => void }): React.JSX.Element {
@@ -163,6 +158,10 @@ function StepBody(props: { step: StepDraft; columns: string[]; problems: StepPro
       return <ColumnChecks step={step} columns={columns} onChange={onChange} />
     case 'rename':
       return <RenameBody step={step} columns={columns} problems={problems} onChange={onChange} />
+    case 'aggregate':
+      return <AggregateBody step={step} columns={columns} problems={problems} onChange={onChange} />
+    case 'route':
+      return <RouteBody step={step} columns={columns} problems={problems} onChange={onChange} />
     case 'raw':
       return (
         <label className="field">
@@ -178,10 +177,6 @@ function StepBody(props: { step: StepDraft; columns: string[]; problems: StepPro
         </label>
       )
   }
-}
-
-function columnOptions(columns: string[], current: string): string[] {
-  return current && !columns.includes(current) ? [...columns, current] : columns
 }
 
 function ValidateBody(props: {
@@ -375,30 +370,6 @@ function ColumnChecks(props: {
   onChange: (s: StepDraft) => void
 }): React.JSX.Element {
   const { step, columns, onChange } = props
-  const all = [...columns, ...step.columns.filter((c) => !columns.includes(c))]
   const legend = step.kind === 'dedupe' ? 'Records are duplicates when these columns are equal' : step.kind === 'select' ? 'Columns to keep' : 'Columns to remove'
-  return (
-    <fieldset className="column-checks">
-      <legend>{legend}</legend>
-      {all.length === 0 && <p className="muted small">Choose an input folder first: its columns appear here.</p>}
-      {all.map((c) => {
-        const checked = step.columns.includes(c)
-        return (
-          <label key={c} className={`chip${checked ? ' chip-on' : ''}${columns.includes(c) ? '' : ' chip-missing'}`}>
-            <input
-              type="checkbox"
-              checked={checked}
-              onChange={(e) => {
-                const next = e.target.checked ? all.filter((x) => x === c || step.columns.includes(x)) : step.columns.filter((x) => x !== c)
-                onChange({ ...step, columns: next })
-              }}
-              data-testid={`${step.kind}-column-${c}`}
-            />
-            <span>{c}</span>
-            {!columns.includes(c) && <span className="visually-hidden"> (not found in the input)</span>}
-          </label>
-        )
-      })}
-    </fieldset>
-  )
+  return <ColumnChips legend={legend} columns={columns} chosen={step.columns} order="input" testId={`${step.kind}-column`} onChange={(next) => onChange({ ...step, columns: next })} />
 }

@@ -2,6 +2,7 @@
 // ids, text fields as typed), and its translation to the job JSON the engine checks and saves.
 // Step indices are kept one to one, so a problem at `steps[2]...` belongs to the third card.
 import type { ColumnPreview, InputPreview } from '../../../../shared/api'
+import { joinCommandLine, splitCommandLine } from './command-line'
 import { defaultOutputFolder, isAbsolutePath, resolvePath } from './paths'
 
 export const VALUE_TYPES = ['string', 'integer', 'number', 'boolean', 'date'] as const
@@ -29,10 +30,49 @@ export type StepDraft =
   | { id: string; kind: 'select'; columns: string[] }
   | { id: string; kind: 'drop'; columns: string[] }
   | { id: string; kind: 'rename'; pairs: { id: string; from: string; to: string }[] }
+  | AggregateStepDraft
+  | RouteStepDraft
   /** Any step this screen has no form for (a script), edited as JSON. */
   | { id: string; kind: 'raw'; text: string }
 
 export type StepKind = StepDraft['kind']
+
+/** The functions of an aggregate's values, as the job file writes them ("distinct" counts different values). */
+export const AGGREGATE_FUNCTIONS = ['count', 'sum', 'avg', 'min', 'max', 'distinct'] as const
+export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number]
+
+/**
+ * One value of a summary: its output name and what it computes. `custom` holds a value as the job
+ * file wrote it when it is not in the form this screen writes (like "SUM( total )"), so that
+ * opening and saving a job never rewrites what the user did not touch.
+ */
+export interface AggregateValueDraft {
+  id: string
+  name: string
+  fn: AggregateFunction | 'custom'
+  column: string
+  custom: string
+}
+
+export interface AggregateStepDraft {
+  id: string
+  kind: 'aggregate'
+  by: string[]
+  values: AggregateValueDraft[]
+  /** Fields this screen does not edit (maxGroups), kept as loaded. */
+  extra: Record<string, unknown>
+}
+
+/** Route: one output per value of an expression ("by"), or named outputs with conditions in order ("when"). */
+export interface RouteStepDraft {
+  id: string
+  kind: 'route'
+  mode: 'by' | 'when'
+  by: string
+  when: { id: string; name: string; condition: string }[]
+  /** With "when": the output of records no condition takes; '' leaves the engine's default ("other"). */
+  otherwise: string
+}
 
 /**
  * One way the job starts by itself. `base` keeps the trigger as it was loaded, so fields this
@@ -49,7 +89,32 @@ export type TriggerKind = TriggerDraft['kind']
 export type CatchUp = 'none' | 'latest' | 'all'
 export type Overlap = 'skip' | 'queue' | 'cancel'
 
+export type JobKind = 'records' | 'files'
+
+/**
+ * What a files job runs on each file, as edited: a command (given as a program and a list of
+ * arguments, or as one command line) or a JavaScript module. Numbers are kept as typed.
+ */
+export interface FilesDraft {
+  exclude: string
+  processor: 'command' | 'module'
+  /** How the command is edited: program + argument list, or one line (split into arguments unless the shell runs it). */
+  commandMode: 'list' | 'line'
+  program: string
+  args: { id: string; value: string }[]
+  line: string
+  shell: boolean
+  module: string
+  exportName: string
+  concurrency: string
+  retries: string
+  timeout: string
+}
+
 export interface JobDraft {
+  /** Records: every record through steps. Files: a command or module for every file. */
+  kind: JobKind
+  files: FilesDraft
   name: string
   folder: string
   include: string
@@ -65,6 +130,10 @@ export interface JobDraft {
   outputFolderEdited: boolean
   outputFormat: OutputFormat
   layout: 'per-input' | 'merged'
+  /** Output split, as typed: at most this many records / this size per output file; '' for no limit. */
+  splitRecords: string
+  splitSize: string
+  /** Records: failed records; files: failed files. */
   maxFailedRecords: string
   triggers: TriggerDraft[]
   catchUp: CatchUp
@@ -82,8 +151,27 @@ export function newId(): string {
   return `d${counter}`
 }
 
+export function emptyFilesDraft(): FilesDraft {
+  return {
+    exclude: '',
+    processor: 'command',
+    commandMode: 'list',
+    program: '',
+    args: [{ id: newId(), value: '{}' }],
+    line: '',
+    shell: false,
+    module: '',
+    exportName: '',
+    concurrency: '',
+    retries: '',
+    timeout: ''
+  }
+}
+
 export function emptyDraft(): JobDraft {
   return {
+    kind: 'records',
+    files: emptyFilesDraft(),
     name: '',
     folder: '',
     include: '',
@@ -97,6 +185,8 @@ export function emptyDraft(): JobDraft {
     outputFolderEdited: false,
     outputFormat: 'jsonl',
     layout: 'per-input',
+    splitRecords: '',
+    splitSize: '',
     maxFailedRecords: '',
     triggers: [],
     catchUp: 'latest',
@@ -232,7 +322,28 @@ export function presetStep(kind: Exclude<StepKind, 'raw'>, columns: ColumnPrevie
       return { id, kind, columns: [] }
     case 'rename':
       return { id, kind, pairs: [{ id: newId(), from: '', to: '' }] }
+    case 'aggregate':
+      return { id, kind, by: [], values: [{ id: newId(), name: 'records', fn: 'count', column: '', custom: '' }], extra: {} }
+    case 'route':
+      return { id, kind, mode: 'by', by: '', when: [{ id: newId(), name: '', condition: '' }], otherwise: '' }
   }
+}
+
+/** An aggregate value as the job file writes it: "count", or "sum(total)". */
+export function aggregateValueText(v: AggregateValueDraft): string {
+  if (v.fn === 'custom') return v.custom
+  if (v.fn === 'count') return 'count'
+  return `${v.fn}(${v.column.trim()})`
+}
+
+/** A value from the job file as a row; one not in the form this screen writes is kept as written. */
+function aggregateValueFromText(name: string, text: string): AggregateValueDraft {
+  const row: AggregateValueDraft = { id: newId(), name, fn: 'custom', column: '', custom: text }
+  const m = /^([a-z]+)(?:\((.*)\))?$/.exec(text)
+  const fn = m?.[1]
+  if (!m || !fn || !(AGGREGATE_FUNCTIONS as readonly string[]).includes(fn)) return row
+  const parsed: AggregateValueDraft = { ...row, fn: fn as AggregateFunction, column: m[2] ?? '', custom: '' }
+  return aggregateValueText(parsed) === text ? parsed : row
 }
 
 function boundValue(text: string, type: ValueType): number | string | undefined {
@@ -279,6 +390,17 @@ export function stepToJson(step: StepDraft): unknown {
       for (const p of step.pairs) if (p.from) out[p.from] = p.to
       return { rename: out }
     }
+    case 'aggregate': {
+      const values: Record<string, string> = {}
+      for (const v of step.values) if (v.name.trim()) values[v.name.trim()] = aggregateValueText(v)
+      return { aggregate: { ...step.extra, by: step.by, values } }
+    }
+    case 'route': {
+      if (step.mode === 'by') return { route: { by: step.by.trim() } }
+      const when: Record<string, string> = {}
+      for (const w of step.when) if (w.name.trim()) when[w.name.trim()] = w.condition
+      return { route: step.otherwise.trim() ? { when, otherwise: step.otherwise.trim() } : { when } }
+    }
     case 'raw':
       try {
         return JSON.parse(step.text) as unknown
@@ -289,8 +411,90 @@ export function stepToJson(step: StepDraft): unknown {
   }
 }
 
-/** The job JSON for the engine: absolute paths, kind "records", untouched fields kept. */
+/** The job JSON for the engine: absolute paths, the draft's kind, untouched fields kept. */
 export function draftToJob(draft: JobDraft): Record<string, unknown> {
+  return draft.kind === 'files' ? filesDraftToJob(draft) : recordsDraftToJob(draft)
+}
+
+/** Text as typed into a number field: a number when it is one; else sent as it is, for the engine to explain. */
+function numberOrText(text: string): number | string {
+  const t = text.trim()
+  return t !== '' && Number.isFinite(Number(t)) ? Number(t) : t
+}
+
+/** output.split from the two fields; undefined when both are empty. */
+function splitToJson(draft: JobDraft): Record<string, unknown> | undefined {
+  const records = draft.splitRecords.trim()
+  const size = draft.splitSize.trim()
+  if (!records && !size) return undefined
+  const split: Record<string, unknown> = {}
+  if (records) split.records = numberOrText(records)
+  // A size is "100MB" (or bytes as a plain number, as a job file may give it).
+  if (size) split.bytes = /^\d+$/.test(size) ? Number(size) : size
+  return split
+}
+
+/** The schedule fields, the same for both kinds. */
+function scheduleToJson(draft: JobDraft, job: Record<string, unknown>): void {
+  job.triggers = draft.triggers.map(triggerToJson)
+  job.catchUp = draft.catchUp
+  const limit = draft.catchUpLimit.trim()
+  if (limit === '') delete job.catchUpLimit
+  else job.catchUpLimit = numberOrText(limit)
+  job.overlap = draft.overlap
+  job.incremental = draft.incremental
+}
+
+/** A files job's command as the job file holds it: a list, or one line when the shell runs it. */
+export function commandOf(f: FilesDraft): string[] | string {
+  if (f.commandMode === 'list') return [f.program, ...f.args.map((a) => a.value)]
+  return f.shell ? f.line : splitCommandLine(f.line)
+}
+
+function filesDraftToJob(draft: JobDraft): Record<string, unknown> {
+  const f = draft.files
+  const base = draft.base ?? {}
+  const baseInput = asRecord(base.input)
+  const input: Record<string, unknown> = { ...baseInput, folder: draft.folder }
+  const include = splitPatterns(draft.include)
+  if (include.length) input.include = include
+  else delete input.include
+  const exclude = splitPatterns(f.exclude)
+  if (exclude.length) input.exclude = exclude
+  else delete input.exclude
+
+  const policy: Record<string, unknown> = { ...asRecord(base.policy) }
+  const fields: [keyof FilesDraft | 'maxFailedRecords', string][] = [
+    ['concurrency', f.concurrency],
+    ['retries', f.retries],
+    ['timeout', f.timeout],
+    ['maxFailedRecords', draft.maxFailedRecords]
+  ]
+  for (const [key, value] of fields) {
+    if (value.trim() === '') delete policy[key]
+    else policy[key] = key === 'timeout' ? value.trim() : numberOrText(value)
+  }
+
+  const job: Record<string, unknown> = { ...base, name: draft.name.trim(), kind: 'files', input }
+  delete job.command
+  delete job.module
+  delete job.export
+  delete job.shell
+  if (f.processor === 'command') {
+    job.command = commandOf(f)
+    job.shell = f.shell
+  } else {
+    job.module = f.module.trim()
+    if (f.exportName.trim()) job.export = f.exportName.trim()
+  }
+  job.output = { ...asRecord(base.output), folder: draft.outputFolder }
+  if (Object.keys(policy).length) job.policy = policy
+  else delete job.policy
+  scheduleToJson(draft, job)
+  return job
+}
+
+function recordsDraftToJob(draft: JobDraft): Record<string, unknown> {
   const base = draft.base ?? {}
   const baseInput = (typeof base.input === 'object' && base.input !== null ? base.input : {}) as Record<string, unknown>
   const baseOutput = (typeof base.output === 'object' && base.output !== null ? base.output : {}) as Record<string, unknown>
@@ -320,6 +524,9 @@ export function draftToJob(draft: JobDraft): Record<string, unknown> {
 
   const output: Record<string, unknown> = { ...baseOutput, folder: draft.outputFolder, format: draft.outputFormat, layout: draft.layout }
   if (draft.outputFormat !== 'csv' && draft.outputFormat !== 'tsv') delete output.delimiter
+  const split = splitToJson(draft)
+  if (split) output.split = split
+  else delete output.split
 
   const policy: Record<string, unknown> = { ...basePolicy }
   const maxFailed = draft.maxFailedRecords.trim()
@@ -337,13 +544,7 @@ export function draftToJob(draft: JobDraft): Record<string, unknown> {
   if (Object.keys(policy).length) job.policy = policy
   else delete job.policy
 
-  job.triggers = draft.triggers.map(triggerToJson)
-  job.catchUp = draft.catchUp
-  const limit = draft.catchUpLimit.trim()
-  if (limit === '') delete job.catchUpLimit
-  else job.catchUpLimit = Number.isFinite(Number(limit)) ? Number(limit) : limit
-  job.overlap = draft.overlap
-  job.incremental = draft.incremental
+  scheduleToJson(draft, job)
   return job
 }
 
@@ -396,6 +597,32 @@ export function stepFromJson(step: unknown): StepDraft {
     }
     case 'rename':
       return { id, kind, pairs: Object.entries(asRecord(body)).map(([from, to]) => ({ id: newId(), from, to: text(to) })) }
+    case 'aggregate': {
+      const { by, values, ...extra } = asRecord(body)
+      const byColumns = by === undefined ? [] : asStrings(by)
+      const valueEntries = Object.entries(asRecord(values))
+      if (!byColumns || !valueEntries.every(([, v]) => typeof v === 'string')) return raw()
+      return { id, kind, by: byColumns, values: valueEntries.map(([name, v]) => aggregateValueFromText(name, v as string)), extra }
+    }
+    case 'route': {
+      const r = asRecord(body)
+      const known = Object.keys(r).every((k) => k === 'by' || k === 'when' || k === 'otherwise')
+      if (known && typeof r.by === 'string' && r.when === undefined && r.otherwise === undefined) {
+        return { id, kind, mode: 'by', by: r.by, when: [{ id: newId(), name: '', condition: '' }], otherwise: '' }
+      }
+      const when = Object.entries(asRecord(r.when))
+      if (known && r.by === undefined && when.every(([, c]) => typeof c === 'string') && (r.otherwise === undefined || typeof r.otherwise === 'string')) {
+        return {
+          id,
+          kind,
+          mode: 'when',
+          by: '',
+          when: when.map(([name, condition]) => ({ id: newId(), name, condition: condition as string })),
+          otherwise: typeof r.otherwise === 'string' ? r.otherwise : ''
+        }
+      }
+      return raw()
+    }
     default:
       return raw()
   }
@@ -413,7 +640,10 @@ export function draftFromJob(definition: unknown, baseDir: string): JobDraft {
   const outputFolder = outFolderRaw && !isAbsolutePath(outFolderRaw) ? resolvePath(baseDir, outFolderRaw) : outFolderRaw
   const encoding: Encoding = input.encoding === 'latin1' || input.encoding === 'windows-1252' ? input.encoding : 'utf8'
   const steps = Array.isArray(def.steps) ? def.steps.map(stepFromJson) : []
+  const split = asRecord(output.split)
   return {
+    kind: def.kind === 'files' ? 'files' : 'records',
+    files: def.kind === 'files' ? filesDraftFromJob(def) : emptyFilesDraft(),
     name: typeof def.name === 'string' ? def.name : '',
     folder,
     include: asStrings(input.include)?.join(', ') ?? '',
@@ -427,6 +657,8 @@ export function draftFromJob(definition: unknown, baseDir: string): JobDraft {
     outputFolderEdited: true,
     outputFormat: output.format === 'csv' || output.format === 'tsv' || output.format === 'json' || output.format === 'xlsx' ? output.format : 'jsonl',
     layout: output.layout === 'merged' ? 'merged' : 'per-input',
+    splitRecords: text(split.records),
+    splitSize: text(split.bytes),
     maxFailedRecords: text(policy.maxFailedRecords),
     triggers: Array.isArray(def.triggers) ? def.triggers.map(triggerFromJson) : [],
     catchUp: def.catchUp === 'none' || def.catchUp === 'all' ? def.catchUp : 'latest',
@@ -435,6 +667,36 @@ export function draftFromJob(definition: unknown, baseDir: string): JobDraft {
     incremental: def.incremental === true,
     base: { ...def, input: { ...input, folder }, output: { ...output, folder: outputFolder } }
   }
+}
+
+/** A saved files job's processor and policy as the form edits them. */
+function filesDraftFromJob(def: Record<string, unknown>): FilesDraft {
+  const f = emptyFilesDraft()
+  const input = asRecord(def.input)
+  const policy = asRecord(def.policy)
+  f.exclude = asStrings(input.exclude)?.join(', ') ?? ''
+  f.shell = def.shell === true
+  if (typeof def.module === 'string' && def.command === undefined) {
+    f.processor = 'module'
+    f.module = def.module
+    f.exportName = typeof def.export === 'string' ? def.export : ''
+  }
+  const list = asStrings(def.command)
+  if (list && list.length > 0) {
+    f.commandMode = 'list'
+    f.program = list[0] as string
+    f.args = list.slice(1).map((value) => ({ id: newId(), value }))
+    f.line = joinCommandLine(list)
+  } else if (typeof def.command === 'string') {
+    f.commandMode = 'line'
+    f.line = def.command
+    f.program = ''
+    f.args = []
+  }
+  f.concurrency = text(policy.concurrency)
+  f.retries = text(policy.retries)
+  f.timeout = text(policy.timeout)
+  return f
 }
 
 /**
@@ -460,6 +722,10 @@ export function columnsBefore(steps: StepDraft[], index: number, inputColumns: s
       case 'drop':
         cols = cols.filter((c) => !step.columns.includes(c))
         break
+      case 'aggregate':
+        // One row per group: its columns and the values' names.
+        cols = [...step.by, ...step.values.map((v) => v.name.trim()).filter(Boolean)]
+        break
       default:
         break
     }
@@ -478,11 +744,13 @@ export interface PlacedProblems {
   triggers: Map<number, { sub: string; message: string }[]>
   /** triggers (the list itself), catchUp, catchUpLimit, overlap, incremental. */
   schedule: { sub: string; message: string }[]
+  /** Files jobs: command, command[i], shell, module, export; `sub` is the whole path. */
+  processor: { sub: string; message: string }[]
   other: { path: string; message: string }[]
 }
 
 export function placeProblems(problems: { path: string; message: string }[]): PlacedProblems {
-  const placed: PlacedProblems = { steps: new Map(), name: [], input: [], output: [], policy: [], triggers: new Map(), schedule: [], other: [] }
+  const placed: PlacedProblems = { steps: new Map(), name: [], input: [], output: [], policy: [], triggers: new Map(), schedule: [], processor: [], other: [] }
   for (const p of problems) {
     const step = /^steps\[(\d+)\](?:\.([^.]+))?(?:\.(.*))?$/.exec(p.path)
     if (step) {
@@ -503,6 +771,10 @@ export function placeProblems(problems: { path: string; message: string }[]): Pl
     const schedule = /^(triggers|catchUp|catchUpLimit|overlap|incremental)(?:\.(.*))?$/.exec(p.path)
     if (schedule) {
       placed.schedule.push({ sub: p.path, message: p.message })
+      continue
+    }
+    if (/^(command|shell|module|export)(?:$|[.[])/.test(p.path)) {
+      placed.processor.push({ sub: p.path, message: p.message })
       continue
     }
     const section = /^(name|input|output|policy)(?:\.(.*))?$/.exec(p.path)
