@@ -144,8 +144,8 @@ export interface InputPreview {
   columns: ColumnPreview[]
   /** The first rows of the first file, as text. */
   rows: string[][]
-  /** The first file is gzip-compressed (what is shown is its decompressed content). */
-  compression?: 'gzip'
+  /** The first file is gzip-compressed, or a zip (what is shown is the decompressed content of its first file of the format). */
+  compression?: 'gzip' | 'zip'
   /** xlsx: the first workbook's sheets, in tab order, and the one shown. */
   sheets?: string[]
   sheet?: string
@@ -204,7 +204,7 @@ export const methods = {
     header: z.boolean().optional(),
     /** xlsx: the sheet to show, by name or position (1 is the first); default the first. */
     sheet: z.union([z.string().min(1), z.number().int().min(1)]).optional(),
-    compression: z.enum(['auto', 'gzip', 'none']).optional()
+    compression: z.enum(['auto', 'gzip', 'zip', 'none']).optional()
   }),
   /** List a folder on this machine (the folder picker for the browser, where drops carry no path). */
   'inputs.browse': z.object({ path: z.string().optional() }),

@@ -19,7 +19,11 @@ export function needsColumns(format: OutputFormat): boolean {
   return format === 'csv' || format === 'tsv' || format === 'xlsx'
 }
 
-/** A file name without a compression suffix: orders.csv.gz is orders.csv. */
+/**
+ * A file name without a compression suffix: orders.csv.gz is orders.csv. A zip's own name is
+ * named like a data file already (orders.zip, whose stem is orders, as that of orders.csv), so
+ * only a zip named after the files it holds loses its suffix: orders.csv.zip is orders.csv.
+ */
 export function withoutCompressionSuffix(name: string): string {
-  return name.replace(/\.(gz|gzip)$/i, '')
+  return name.replace(/\.(gz|gzip)$/i, '').replace(/(\.(?:csv|tsv|txt|jsonl|ndjson|json))\.zip$/i, '$1')
 }

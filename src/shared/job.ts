@@ -148,8 +148,12 @@ const SIZE = /^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)$/i
 
 export const INPUT_FORMATS = ['csv', 'tsv', 'jsonl', 'json', 'xlsx'] as const
 export const OUTPUT_FORMATS = ['csv', 'tsv', 'jsonl', 'json', 'xlsx'] as const
-/** gzip: every input file is gzip-compressed; auto (the default): those that start with gzip's signature are. */
-export const COMPRESSIONS = ['auto', 'gzip', 'none'] as const
+/**
+ * gzip: every input file is gzip-compressed; zip: every input file is a zip archive of files of
+ * the format; auto (the default): files named .gz are gzip, and files named .zip or starting with
+ * a zip's signature are zips.
+ */
+export const COMPRESSIONS = ['auto', 'gzip', 'zip', 'none'] as const
 export const ENCODINGS = ['utf8', 'latin1', 'windows-1252'] as const
 
 /** When a job runs by itself. A job may have several triggers; each due time runs at most once. */
@@ -187,7 +191,7 @@ export const jobSchema = z.strictObject({
     encoding: z.preprocess((v) => (v === 'utf-8' ? 'utf8' : v), z.enum(ENCODINGS)).default('utf8'),
     /** CSV: the first row names the columns. Without a header, columns are named column1, column2... */
     header: z.boolean().default(true),
-    /** Compressed inputs (.gz) are read as they stream, never unpacked to disk. */
+    /** Compressed inputs (.gz, .zip) are read as they stream, never unpacked to disk. */
     compression: z.enum(COMPRESSIONS).optional(),
     /** xlsx: the sheet to read, by name or by position (1 is the first tab); default the first sheet. */
     sheet: z.union([z.string().min(1), z.number().int().min(1, 'sheets are numbered from 1 (the first tab is 1)')]).optional()
@@ -660,6 +664,9 @@ function formatProblems(job: Job): JobProblem[] {
   }
   if (format === 'xlsx' && job.input.compression === 'gzip') {
     problems.push({ path: 'input.compression', message: 'an xlsx workbook is compressed already; it cannot be read from a .gz file (use "auto")' })
+  }
+  if (format === 'xlsx' && job.input.compression === 'zip') {
+    problems.push({ path: 'input.compression', message: 'an xlsx workbook is a zip file itself and is read as a workbook; workbooks inside a zip cannot be read (use "auto")' })
   }
   if ((job.output.format === 'json' || job.output.format === 'xlsx') && job.output.delimiter) {
     problems.push({ path: 'output.delimiter', message: 'applies to csv and tsv output only' })

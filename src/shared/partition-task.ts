@@ -22,7 +22,7 @@ export interface PartitionTask {
     quote: string
     encoding: 'utf8' | 'latin1' | 'windows-1252'
     /** The job's input.compression (absent: auto). A compressed file is one partition, read from its start. */
-    compression?: 'auto' | 'gzip' | 'none'
+    compression?: 'auto' | 'gzip' | 'zip' | 'none'
     /** xlsx: the job's input.sheet (absent: the first sheet). */
     sheet?: string | number
     /** csv, tsv: the file starts with a header row, which the worker skips itself in a compressed file. */

@@ -1,7 +1,7 @@
 // Helpers for tests that drive the real CLI in a child process, over real files in a temp folder.
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 
@@ -96,4 +96,29 @@ export function readJsonl(file: string): Record<string, unknown>[] {
 export function ensureDir(dir: string): string {
   mkdirSync(dir, { recursive: true })
   return dir
+}
+
+export interface CrashedAndResumed {
+  home: string
+  runId: string
+  /** The output folder's files right after the kill (temporary .partial files left out). */
+  afterKill: Record<string, string>
+  resumed: CliResult
+  result: RunJson
+}
+
+/**
+ * Run `job` (written into `dir`) killed with SIGKILL at the crash point `point`, then resume its
+ * run: what the output folder held after the kill, and the resumed run's result. The caller
+ * compares both with an uninterrupted run.
+ */
+export function crashThenResume(dir: string, job: unknown, point: string, outDir = join(dir, 'out')): CrashedAndResumed {
+  const home = tempDir()
+  const crashed = cli(['run', writeJob(dir, job), '--home', home, '--json'], { BATCHERY_CRASH_AT: point })
+  if (crashed.signal !== 'SIGKILL') throw new Error(`the run was not killed at ${point} (exit ${crashed.code}): ${crashed.stderr}`)
+  const afterKill = existsSync(outDir) ? Object.fromEntries(Object.entries(treeHashes(outDir)).filter(([name]) => !name.endsWith('.partial'))) : {}
+  const runs = JSON.parse(cli(['runs', '--home', home, '--json']).stdout) as { runId: string }[]
+  const runId = runs[0]?.runId as string
+  const resumed = cli(['resume', runId, '--home', home, '--json'])
+  return { home, runId, afterKill, resumed, result: lastJson(resumed.stdout) }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, lastJson, readJsonl, tempDir, treeHashes, writeJob, type RunJson } from '../helpers/cli'
+import { cli, crashThenResume, lastJson, readJsonl, tempDir, treeHashes, writeJob, type RunJson } from '../helpers/cli'
 import { exampleSteps, orderRows, ordersCsv } from '../helpers/orders'
 import { serve, type Served } from '../helpers/server'
 import { readWorkbookRows, writeOrdersWorkbook } from '../helpers/xlsx'
@@ -325,24 +325,14 @@ describe('kill -9 during a run over new formats, then resume', () => {
       expect(reference.r.counts.in).toBe(reference.r.counts.out + reference.r.counts.filtered + reference.r.counts.deduped + reference.r.counts.failed)
       for (const point of points) {
         const { dir, job } = await crashJobDir(kind)
-        const home = tempDir()
-        const crashed = cli(['run', writeJob(dir, job), '--home', home, '--json'], { BATCHERY_CRASH_AT: point })
-        expect(crashed.signal, point).toBe('SIGKILL')
-        if (existsSync(join(dir, 'out'))) {
-          for (const [name, hash] of Object.entries(treeHashes(join(dir, 'out')))) {
-            if (name.endsWith('.partial')) continue
-            expect(hash, `${name} after a crash at ${point}`).toBe(referenceOut[name])
-          }
-        }
-        const runs = JSON.parse(cli(['runs', '--home', home, '--json']).stdout) as { runId: string; status: string }[]
-        const runId = runs[0]?.runId as string
-        const resumed = cli(['resume', runId, '--home', home, '--json'])
-        expect(resumed.stderr, point).toBe('')
-        const r = lastJson(resumed.stdout)
-        expect(r.counts, point).toEqual(reference.r.counts)
+        const c = crashThenResume(dir, job, point)
+        // Whatever was under a final name after the kill was final already.
+        for (const [name, hash] of Object.entries(c.afterKill)) expect(hash, `${name} after a crash at ${point}`).toBe(referenceOut[name])
+        expect(c.resumed.stderr, point).toBe('')
+        expect(c.result.counts, point).toEqual(reference.r.counts)
         expect(treeHashes(join(dir, 'out')), point).toEqual(referenceOut)
-        expect(failures(home, runId), point).toEqual(referenceFailures)
-        expect(existsSync(join(home, 'staging', runId))).toBe(false)
+        expect(failures(c.home, c.runId), point).toEqual(referenceFailures)
+        expect(existsSync(join(c.home, 'staging', c.runId))).toBe(false)
       }
     })
   }

@@ -7,7 +7,7 @@ import { join, relative } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { cli, lastJson, readJsonl, tempDir, treeHashes, writeJob, type RunJson } from '../helpers/cli'
+import { cli, crashThenResume, lastJson, readJsonl, tempDir, treeHashes, writeJob, type RunJson } from '../helpers/cli'
 import { orderRows, ordersCsv } from '../helpers/orders'
 import { serve } from '../helpers/server'
 
@@ -45,13 +45,10 @@ function ordersDir(): string {
 /** Run `job` over fresh orders, killed at `point`, then resume it: the counts and every output file must be the reference's. */
 function killAndResume(job: unknown, point: string, counts: RunJson['counts'], expected: Record<string, string>): void {
   const dir = ordersDir()
-  const home = tempDir()
-  const crashed = cli(['run', writeJob(dir, job), '--home', home, '--json'], { BATCHERY_CRASH_AT: point })
-  expect(crashed.signal, point).toBe('SIGKILL')
-  const runs = JSON.parse(cli(['runs', '--home', home, '--json']).stdout) as { runId: string }[]
-  const resumed = cli(['resume', runs[0]?.runId as string, '--home', home, '--json'])
-  expect(resumed.stderr, point).toBe('')
-  expect(lastJson(resumed.stdout).counts, point).toEqual(counts)
+  const c = crashThenResume(dir, job, point)
+  for (const [name, hash] of Object.entries(c.afterKill)) expect(hash, `${name} after a crash at ${point}`).toBe(expected[name])
+  expect(c.resumed.stderr, point).toBe('')
+  expect(c.result.counts, point).toEqual(counts)
   // Byte-identical, and no partial file left anywhere under the output folder.
   expect(treeHashes(join(dir, 'out')), point).toEqual(expected)
 }

@@ -1,10 +1,13 @@
 // The new-job preview for workbooks, JSON arrays and compressed files (detect.ts does CSV, TSV
 // and JSON lines): the sheets of a workbook and the first rows of one, the first elements of an
-// array, and the decompressed start of a .gz file for the usual detection.
+// array, and the decompressed start of a .gz file, or of a zip's first entry, for the usual
+// detection.
 import { closeSync, openSync, readSync } from 'node:fs'
+import { basename } from 'node:path'
 import type { ColumnPreview, InputPreview } from '../../shared/api'
 import { withoutCompressionSuffix } from '../../shared/formats'
 import { gunzipPrefix, isGzipInput, isZlibError } from '../../workers/formats/gzip'
+import { byName, entryRole, isZipInput, noEntryMessage, readZipDirectory, unreadableEntry, ZipEntryError, zipEntryPrefix, ZipInputError, type ZipItem } from '../../workers/formats/zip'
 import { JsonArrayParser } from '../../workers/formats/json-array-parser'
 import { isBlankRow, readFirstRows, WorkbookError, type CellValue } from '../../workers/formats/xlsx-reader'
 import { generatedColumns, type InputFile } from './inputs'
@@ -18,11 +21,60 @@ export interface PreviewOptions {
   encoding?: InputPreview['encoding']
   header?: boolean
   sheet?: string | number
-  compression?: 'auto' | 'gzip' | 'none'
+  compression?: 'auto' | 'gzip' | 'zip' | 'none'
 }
 
-/** The start of a file for detection: decompressed when it is gzip. `whole`: the sample is the whole (decompressed) file. */
-export function readSample(path: string, size: number, bytes: number, compression: PreviewOptions['compression']): { bytes: Buffer; whole: boolean; gzip: boolean } {
+/** Whether the preview reads this file as a zip: as a job would, but never a workbook, which is a zip too. */
+function isZipSample(path: string, compression: PreviewOptions['compression'], format: InputPreview['format'] | undefined): boolean {
+  const f = format ?? formatFromName(path)
+  return f !== 'xlsx' && isZipInput(compression, f ?? 'csv', path)
+}
+
+/**
+ * The entry of a zip the preview shows: the first by name, of the format asked for (else of any
+ * format Batchery reads), that has content and can be read; or why there is none.
+ */
+function zipSampleEntry(path: string, format: InputPreview['format'] | undefined): ZipItem {
+  let items: ZipItem[]
+  try {
+    items = byName(readZipDirectory(path))
+  } catch (e) {
+    if (e instanceof ZipInputError) throw new InvalidJobError(null, [{ path: 'compression', message: `${basename(path)} ${e.message}` }])
+    throw e
+  }
+  const formats: InputPreview['format'][] = format ? [format] : ['csv', 'jsonl']
+  const candidates = items.filter((i) => formats.some((f) => entryRole(i.name, f) === 'read'))
+  const item = candidates.find((i) => i.size > 0 && !unreadableEntry(i)) ?? candidates[0]
+  if (!item) throw new InvalidJobError(null, [{ path: 'folder', message: noEntryMessage(basename(path), format ?? 'csv', items.map((i) => i.name)) }])
+  return item
+}
+
+/** The name a file's format is told by: a zip's by the entry the preview shows. */
+export function sampleName(path: string, relPath: string, compression: PreviewOptions['compression'], format?: InputPreview['format']): string {
+  return isZipSample(path, compression, format) ? zipSampleEntry(path, format).name : relPath
+}
+
+/**
+ * The start of a file for detection: decompressed when it is gzip, a zip's first entry (see
+ * zipSampleEntry) when it is a zip. `whole`: the sample is the whole (decompressed) file.
+ */
+export function readSample(
+  path: string,
+  size: number,
+  bytes: number,
+  compression: PreviewOptions['compression'],
+  format?: InputPreview['format']
+): { bytes: Buffer; whole: boolean; gzip: boolean; zip?: string } {
+  if (isZipSample(path, compression, format)) {
+    const item = zipSampleEntry(path, format)
+    try {
+      const p = zipEntryPrefix(path, item, bytes)
+      return { bytes: p.bytes.subarray(0, bytes), whole: p.complete && p.bytes.length <= bytes, gzip: false, zip: item.name }
+    } catch (e) {
+      if (e instanceof ZipEntryError) throw new InvalidJobError(null, [{ path: 'compression', message: `${e.entry} inside ${basename(path)} ${e.message}` }])
+      throw e
+    }
+  }
   if (isGzipInput(compression, path)) {
     try {
       const p = gunzipPrefix(path, bytes)
@@ -126,13 +178,13 @@ export function previewSpecialFormat(
   guessType: (values: readonly unknown[]) => ColumnPreview['type']
 ): InputPreview | null {
   const first = files[0]
-  const byName = first ? formatFromName(first.relPath) : null
-  const format = opts.format ?? byName
+  const named = first ? formatFromName(sampleName(first.path, first.relPath, opts.compression, opts.format)) : null
+  const format = opts.format ?? named
   if (format !== 'xlsx' && format !== 'json') return null
   const base = { folder: opts.folder, files: files.map((f) => ({ relPath: f.relPath, size: f.size })), encoding: opts.encoding ?? ('utf8' as const) }
   if (!first) return { ...base, format, delimiter: ',', header: true, columns: [], rows: [] }
   if (format === 'xlsx') return xlsxPreview(base, first, opts, guessType)
-  const sample = readSample(first.path, first.size, sampleBytes, opts.compression)
+  const sample = readSample(first.path, first.size, sampleBytes, opts.compression, format)
   let sampleText = sample.bytes.toString(opts.encoding === 'latin1' ? 'latin1' : 'utf8').replace(/^\uFEFF/, '')
   const start = sampleText.trimStart().charAt(0)
   if (start !== '[') {
@@ -141,5 +193,5 @@ export function previewSpecialFormat(
     if (start !== '') throw new InvalidJobError(null, [{ path: 'format', message: `${first.relPath} does not hold a JSON array (it starts with ${JSON.stringify(start)}, not "[")` }])
     sampleText = ''
   }
-  return { ...jsonPreview(base, sampleText, guessType), ...(sample.gzip ? { compression: 'gzip' as const } : {}) }
+  return { ...jsonPreview(base, sampleText, guessType), ...(sample.gzip ? { compression: 'gzip' as const } : sample.zip ? { compression: 'zip' as const } : {}) }
 }

@@ -3,7 +3,7 @@
 import type { ColumnPreview, InputPreview } from '../../shared/api'
 import type { Job } from '../../shared/job'
 import { CsvParser } from '../../workers/formats/csv-parser'
-import { formatFromName, previewSpecialFormat, readSample } from './detect-formats'
+import { formatFromName, previewSpecialFormat, readSample, sampleName } from './detect-formats'
 import { decodeBytes, generatedColumns, listInputFiles } from './inputs'
 import { InvalidJobError } from './job-check'
 
@@ -92,25 +92,27 @@ export function previewFolder(opts: {
   encoding?: 'utf8' | 'latin1' | 'windows-1252'
   header?: boolean
   sheet?: string | number
-  compression?: 'auto' | 'gzip' | 'none'
+  compression?: 'auto' | 'gzip' | 'zip' | 'none'
 }): InputPreview {
-  const include = opts.include ?? ['*.csv', '*.tsv', '*.txt', '*.jsonl', '*.ndjson', '*.json', '*.xlsx', '*.gz']
+  const include = opts.include ?? ['*.csv', '*.tsv', '*.txt', '*.jsonl', '*.ndjson', '*.json', '*.xlsx', '*.gz', '*.zip']
   const probe = { input: { folder: opts.folder, include, exclude: [] }, output: { folder: '/nonexistent-output' } } as unknown as Job
   const files = listInputFiles(probe, '/')
   const first = files[0]
   // Workbooks and JSON arrays (detect-formats.ts); a .gz file is detected by its decompressed start.
   const special = previewSpecialFormat(opts, files, SAMPLE_BYTES, guessType)
   if (special) return special
-  const named = first ? formatFromName(first.relPath) : null
+  const named = first ? formatFromName(sampleName(first.path, first.relPath, opts.compression, opts.format)) : null
   const format = (opts.format as 'csv' | 'tsv' | 'jsonl' | undefined) ?? (named === 'jsonl' || named === 'json' ? 'jsonl' : named === 'tsv' ? 'tsv' : 'csv')
-  const sampled = first ? readSample(first.path, first.size, SAMPLE_BYTES, opts.compression) : { bytes: Buffer.alloc(0), whole: true, gzip: false }
+  const sampled: { bytes: Buffer; whole: boolean; gzip: boolean; zip?: string } = first
+    ? readSample(first.path, first.size, SAMPLE_BYTES, opts.compression, opts.format)
+    : { bytes: Buffer.alloc(0), whole: true, gzip: false }
   const sample = sampled.bytes
   const bom = sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf
   const bytes = bom ? sample.subarray(3) : sample
   const encoding = opts.encoding ?? (isValidUtf8(bytes) ? 'utf8' : 'windows-1252')
   const text = decodeBytes(bytes, encoding)
   const cut = first !== undefined && !sampled.whole
-  const base = { folder: opts.folder, files: files.map((f) => ({ relPath: f.relPath, size: f.size })), format, encoding, ...(sampled.gzip ? { compression: 'gzip' as const } : {}) }
+  const base = { folder: opts.folder, files: files.map((f) => ({ relPath: f.relPath, size: f.size })), format, encoding, ...(sampled.gzip ? { compression: 'gzip' as const } : sampled.zip ? { compression: 'zip' as const } : {}) }
   if (format === 'jsonl') {
     const records: Record<string, unknown>[] = []
     for (const line of text.split('\n').slice(0, PREVIEW_ROWS + 1)) {

@@ -14,7 +14,7 @@
 // that was running when the process died is redone from scratch (its staging folder is cleared
 // first); committed items are not redone; committed items not moved yet are moved on resume.
 import { createHash } from 'node:crypto'
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs'
 import { mkdir, open, readdir, rm } from 'node:fs/promises'
 import { availableParallelism, hostname } from 'node:os'
 import { dirname, join, relative, sep } from 'node:path'

@@ -1,6 +1,6 @@
-// Planning the inputs that are not split by the CSV / JSON-lines scan: gzip-compressed files and
-// xlsx workbooks (one partition each, read from the start by the worker) and JSON arrays (split
-// between elements by their own scan). Also their header and first data line, which the job
+// Planning the inputs that are not split by the CSV / JSON-lines scan: gzip-compressed files, zip
+// archives and xlsx workbooks (one partition each, read from the start by the worker) and JSON
+// arrays (split between elements by their own scan). Also their header and first data line, which the job
 // check, the dry run and the planner need, read synchronously from the file's start.
 import { createHash } from 'node:crypto'
 import { closeSync, openSync, readSync } from 'node:fs'
@@ -12,13 +12,21 @@ import { CsvParser } from '../../workers/formats/csv-parser'
 import { decoderFor } from '../../workers/formats/decode'
 import { csvHeaderEnd, gunzipPrefix, hasGzipSignature, isGzipInput, isZlibError } from '../../workers/formats/gzip'
 import { JsonArrayParser, notAnArrayMessage } from '../../workers/formats/json-array-parser'
+import { isZipInput, nestedMessage, noEntryMessage, ZipEntryError, zipContents, zipEntryPrefix, ZipInputError } from '../../workers/formats/zip'
 import { columnLetter, isBlankRow, readFirstRows, WorkbookError, type CellValue } from '../../workers/formats/xlsx-reader'
 import { dataStartOf, generatedColumns, headerColumns, maxRecordBytes, readHeader, type InputFile } from './inputs'
 import { scanJsonArray } from './scan-json-array'
 
+/** How a file is compressed (gzip by its name, zip by its name or signature; see the job's input.compression), or null. */
+export function compressionOf(job: Job, path: string): 'gzip' | 'zip' | null {
+  if (job.input.format === 'xlsx') return null
+  if (isGzipInput(job.input.compression, path)) return 'gzip'
+  return isZipInput(job.input.compression, job.input.format, path) ? 'zip' : null
+}
+
 /** Whether a file is planned here rather than by the byte-range scan. */
 export function isWholeFileInput(job: Job, path: string): boolean {
-  return job.input.format === 'json' || job.input.format === 'xlsx' || isGzipInput(job.input.compression, path)
+  return job.input.format === 'json' || job.input.format === 'xlsx' || compressionOf(job, path) !== null
 }
 
 export interface Layout {
@@ -94,6 +102,49 @@ function gzipLayout(job: Job, path: string, relPath: string): LayoutResult {
     if (isZlibError(e)) return refuse(`${relPath} is not a valid gzip file (${e.message})`)
     throw e
   }
+  return textLayout(job, prefix, relPath)
+}
+
+/**
+ * A zip's layout: the header of its first entry to read (by name) that has content. Entries
+ * that cannot be read (password-protected, damaged) are left for the worker to report, each as
+ * a failed record naming it, so that they do not keep the other entries from being read.
+ */
+function zipLayout(job: Job, path: string, relPath: string): LayoutResult {
+  let contents
+  try {
+    contents = zipContents(path, job.input.format)
+  } catch (e) {
+    if (e instanceof ZipInputError) return refuse(`${relPath} ${e.message}${job.input.compression === 'zip' ? '; set input.compression to "auto" to read files that are not zips as they are' : ''}`)
+    throw e
+  }
+  if (!contents.read.length) {
+    const nested = contents.nested[0]
+    return refuse(nested ? nestedMessage(nested.name, relPath) : noEntryMessage(relPath, job.input.format, contents.all.map((e) => e.name)))
+  }
+  let problem: LayoutResult | null = null
+  for (const item of contents.read) {
+    if (item.size === 0) continue
+    let prefix
+    try {
+      prefix = zipEntryPrefix(path, item)
+    } catch (e) {
+      if (!(e instanceof ZipEntryError)) throw e
+      problem ??= refuse(`${e.entry} inside ${relPath} ${e.message}`)
+      continue
+    }
+    const layout = textLayout(job, prefix, `${item.name} inside ${relPath}`)
+    if (!layout.ok) {
+      problem ??= layout
+      continue
+    }
+    if (!layout.blank) return layout
+  }
+  return problem ?? { ok: true, header: job.input.format === 'jsonl' || job.input.format === 'json' ? null : [], firstLine: 1, blank: true }
+}
+
+/** The layout of decompressed text (a .gz file, or an entry of a zip) from its start. */
+function textLayout(job: Job, prefix: { bytes: Buffer; complete: boolean }, relPath: string): LayoutResult {
   const problem = notText(prefix.bytes, relPath)
   if (problem) return refuse(problem)
   let text = decoderFor(job.input.encoding).write(prefix.bytes)
@@ -140,7 +191,9 @@ function jsonLayout(path: string, relPath: string): LayoutResult {
 /** Header and first data line of a file planned here; null for the files the byte-range scan plans. */
 export function wholeFileLayout(job: Job, path: string, relPath: string): LayoutResult | null {
   if (job.input.format === 'xlsx') return xlsxLayout(job, path, relPath)
-  if (isGzipInput(job.input.compression, path)) return gzipLayout(job, path, relPath)
+  const compression = compressionOf(job, path)
+  if (compression === 'gzip') return gzipLayout(job, path, relPath)
+  if (compression === 'zip') return zipLayout(job, path, relPath)
   if (job.input.format === 'json') return jsonLayout(path, relPath)
   return null
 }
@@ -189,10 +242,10 @@ export interface WholeFilePlan {
 
 /**
  * Plan one file that is not split by the byte-range scan: a JSON array (split between elements,
- * `targetBytes` apart), or a compressed file or workbook (one partition).
+ * `targetBytes` apart), or a compressed file, zip or workbook (one partition).
  */
 export function planWholeFile(job: Job, f: InputFile, targetBytes: number): WholeFilePlan {
-  if (job.input.format === 'json' && !isGzipInput(job.input.compression, f.path)) {
+  if (job.input.format === 'json' && compressionOf(job, f.path) === null) {
     const scan = scanJsonArray(f.path, targetBytes)
     const failure = scan.notArray !== null ? { message: `${f.relPath}: ${notAnArrayMessage(scan.notArray.trimStart().charAt(0))}; the file was not processed`, raw: scan.notArray } : null
     return { size: scan.size, sha256: scan.sha256, header: null, partitions: scan.partitions, failure }
@@ -231,7 +284,7 @@ export function taskInput(job: Job): PartitionTask['input'] {
  */
 export function quarantinedWholeFile(job: Job, path: string, range: { start: number; end: number; firstLine: number; last: boolean }, message: string): FailedRecord[] | null {
   if (!isWholeFileInput(job, path)) return null
-  if (job.input.format !== 'json' || isGzipInput(job.input.compression, path)) {
+  if (job.input.format !== 'json' || compressionOf(job, path) !== null) {
     return [{ line: range.firstLine, step: 'read', code: 'QUARANTINED', message: `${message} (the whole file, which is read in one piece)`, raw: '' }]
   }
   const failures: FailedRecord[] = []

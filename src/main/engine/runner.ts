@@ -9,7 +9,6 @@
 //   engine: run commit (outputs + final status) in SQLite; staging removed
 // A resumed run redoes whatever was not checkpointed and re-assembles every output from the
 // staged partitions, which gives the same bytes as an uninterrupted run.
-import { createHash } from 'node:crypto'
 import {
   closeSync,
   fsyncSync,
@@ -19,11 +18,10 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
-  writeSync
+  writeFileSync
 } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
-import { basename, dirname, join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import type { RunProgressEvent } from '../../shared/api'
 import { columnsAfter, unionColumns } from '../../shared/columns'

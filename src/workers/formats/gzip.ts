@@ -21,8 +21,8 @@ export function hasGzipSignature(path: string): boolean {
  * default) and the name ends in .gz. By name, so that planning thousands of small files opens
  * none of them for this; a .gz file that is not gzip is refused with a plain message.
  */
-export function isGzipInput(compression: 'auto' | 'gzip' | 'none' | undefined, path: string): boolean {
-  if (compression === 'none') return false
+export function isGzipInput(compression: 'auto' | 'gzip' | 'zip' | 'none' | undefined, path: string): boolean {
+  if (compression === 'none' || compression === 'zip') return false
   if (compression === 'gzip') return true
   return /\.(gz|gzip)$/i.test(path)
 }

@@ -1,12 +1,16 @@
 // Inputs a worker cannot read by byte range: gzip-compressed files (their text streams through
-// zlib into the usual parsers) and xlsx workbooks (rows stream out of one sheet). Each is one
-// partition covering the whole file. The worker hands in what it does with text, records and
-// failures; this module only reads.
+// zlib into the usual parsers), zip archives (each entry's text streams through parsers of its
+// own) and xlsx workbooks (rows stream out of one sheet). Each is one partition covering the whole
+// file. The worker hands in what it does with text, records and failures; this module only reads.
 import type { Rec } from '../../shared/expression'
 import type { FailureCode } from '../../shared/failures'
 import type { PartitionTask } from '../../shared/partition-task'
-import { damagedMessage, isGzipInput, streamGzipText } from './gzip'
+import { CsvParser } from './csv-parser'
+import { csvHeaderEnd, damagedMessage, isGzipInput, streamGzipText } from './gzip'
+import { JsonArrayParser } from './json-array-parser'
+import { JsonlParser } from './jsonl-parser'
 import { columnLetter, isBlankRow, readSheet, WorkbookError, type SheetRow } from './xlsx-reader'
+import { byName, ChecksumError, entryDamage, entryRole, isZipInput, nestedMessage, noEntryMessage, openZipArchive, streamZipEntryText, unreadableEntry, ZipInputError, type ZipArchive } from './zip'
 
 /**
  * The prototype of every record: empty, frozen and without Object.prototype, so a record has no
@@ -34,14 +38,15 @@ export interface StreamedInput {
 }
 
 /** How a task's file is read, when not by byte range. */
-export function streamedKind(task: PartitionTask): 'gzip' | 'xlsx' | null {
+export function streamedKind(task: PartitionTask): 'gzip' | 'zip' | 'xlsx' | null {
   if (task.input.format === 'xlsx') return 'xlsx'
-  return isGzipInput(task.input.compression, task.file) ? 'gzip' : null
+  if (isGzipInput(task.input.compression, task.file)) return 'gzip'
+  return isZipInput(task.input.compression, task.input.format, task.file) ? 'zip' : null
 }
 
 /** Read a whole file the streamed way (by its path: it opens its own streams); resolves with the bytes read. */
-export async function readStreamed(kind: 'gzip' | 'xlsx', task: PartitionTask, io: StreamedInput): Promise<number> {
-  return kind === 'xlsx' ? readXlsx(task, io) : readGzip(task, io)
+export async function readStreamed(kind: 'gzip' | 'zip' | 'xlsx', task: PartitionTask, io: StreamedInput): Promise<number> {
+  return kind === 'xlsx' ? readXlsx(task, io) : kind === 'zip' ? readZip(task, io) : readGzip(task, io)
 }
 
 function relName(task: PartitionTask): string {
@@ -148,4 +153,233 @@ async function readXlsx(task: PartitionTask, io: StreamedInput): Promise<number>
   const whole = task.end - task.start
   if (whole > read) io.bytes(whole - read)
   return Math.max(whole, read)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zip archives
+
+/** What the worker says of a record whose text did not decode (the same words as partition-worker's). */
+function encodingMessage(encoding: PartitionTask['input']['encoding']): string {
+  return encoding === 'utf8'
+    ? 'the row holds bytes that are not valid UTF-8 (if the file was saved as Latin-1 or Windows-1252, set input.encoding)'
+    : `the row holds bytes that have no character in ${encoding} (is the file in another encoding?)`
+}
+
+/** The longest header row looked for, as the planner does for a compressed file. */
+const MAX_HEADER_CHARS = 1 << 20
+
+/** A header for a message: its first names, bounded. */
+function headerText(names: readonly string[]): string {
+  const text = names.map((n) => JSON.stringify(n)).join(', ')
+  return text.length > 300 ? text.slice(0, 300) + '…' : text
+}
+
+/**
+ * Read every entry of a zip that holds files of the job's format, in name order, each with parsers
+ * of its own: line numbers restart at each entry, and each failure's message names the entry
+ * ("(line 12 of jan.csv in orders.zip)"). An entry that cannot be read (password-protected,
+ * damaged, a CSV whose header differs from the first entry's) is one failed record naming it;
+ * records read before damage in an entry are kept, as in a .gz file; the other entries are read
+ * all the same, since a zip's entries do not depend on one another.
+ */
+async function readZip(task: PartitionTask, io: StreamedInput): Promise<number> {
+  const zipName = relName(task)
+  const whole = task.end - task.start
+  let counted = 0
+  // Progress in the zip's bytes: each entry counts as its compressed size, in step with what it inflates to.
+  const progress = (n: number): void => {
+    const k = Math.min(Math.round(n), whole - counted)
+    if (k > 0) {
+      counted += k
+      io.bytes(k)
+    }
+  }
+  /** A failure of a whole entry or of the zip: its message names them itself. */
+  const failWhole = (line: number, message: string): void => {
+    io.where(() => '')
+    io.failed(line, 'FILE_UNREADABLE', message, '')
+  }
+  let archive: ZipArchive
+  try {
+    archive = await openZipArchive(task.file)
+  } catch (e) {
+    if (!(e instanceof ZipInputError)) throw e
+    failWhole(task.firstLine, `${zipName} ${e.message}; the file was not processed`)
+    progress(whole)
+    return whole
+  }
+  try {
+    const format = task.input.format
+    const entries = byName(archive.entries).filter((e) => entryRole(e.name, format) !== 'skip')
+    if (!entries.length) {
+      failWhole(task.firstLine, `${noEntryMessage(zipName, format, archive.entries.map((e) => e.name))}; the file was not processed`)
+    }
+    for (const e of entries) {
+      if (io.stop()) break
+      const share = e.entry.compressedSize
+      if (entryRole(e.name, format) === 'nested') {
+        failWhole(1, nestedMessage(e.name, zipName))
+        progress(share)
+        continue
+      }
+      const why = unreadableEntry({ flags: e.entry.generalPurposeBitFlag, method: e.entry.compressionMethod })
+      if (why) {
+        failWhole(1, `${e.name} inside ${zipName} ${why}`)
+        progress(share)
+        continue
+      }
+      const before = counted
+      await readZipEntry(task, io, archive, e, zipName, (n) => progress(e.entry.uncompressedSize > 0 ? (n * share) / e.entry.uncompressedSize : 0), failWhole)
+      progress(share - (counted - before))
+    }
+  } finally {
+    archive.close()
+  }
+  progress(whole - counted)
+  return whole
+}
+
+async function readZipEntry(
+  task: PartitionTask,
+  io: StreamedInput,
+  archive: ZipArchive,
+  e: ZipArchive['entries'][number],
+  zipName: string,
+  onBytes: (n: number) => void,
+  failWhole: (line: number, message: string) => void
+): Promise<void> {
+  const { input } = task
+  const limit = { maxRecordBytes: task.maxRecordBytes, utf8: input.encoding === 'utf8' }
+  const csvHeader = (input.format === 'csv' || input.format === 'tsv') && input.headerRow === true
+  const expected = task.header ?? []
+  const where = (line: number): string => ` (line ${line} of ${e.name} in ${zipName})`
+  const failed = (line: number, code: FailureCode, message: string, raw: string): void => {
+    io.where(where)
+    io.failed(line, code, message, raw)
+  }
+  /** The text being pushed decoded with replacement characters: bytes not valid in the encoding. */
+  let suspect = false
+  const record = (rec: Rec, line: number, raw: () => string): void => {
+    if (suspect && raw().includes('\uFFFD')) failed(line, 'ENCODING_ERROR', encodingMessage(input.encoding), raw())
+    else {
+      io.where(where)
+      io.record(rec, line, raw)
+    }
+  }
+  const malformed = (line: number, raw: string, message: string, code: FailureCode): void => failed(line, code, message, raw)
+
+  type Parser = { push(text: string, final: boolean): void; readonly resumeLine?: number | null; reopen?(): void }
+  const newParser = (firstLine: number): Parser => {
+    if (input.format === 'jsonl') return new JsonlParser({ record: (rec, line, raw) => record(rec as Rec, line, () => raw), malformed }, firstLine, limit)
+    if (input.format === 'json') {
+      return new JsonArrayParser({ record: (rec, line, raw) => record(rec as Rec, line, () => raw), malformed }, firstLine, { ...limit, continued: false, last: true })
+    }
+    const width = expected.length
+    const csv: CsvParser = new CsvParser(
+      { delimiter: input.delimiter, quote: input.quote },
+      {
+        record: (fields, line) => {
+          if (fields.length !== width) {
+            failed(line, 'FIELD_COUNT', `expected ${width} fields (as in the header), found ${fields.length}`, csv.lastRaw())
+            return
+          }
+          // No inherited keys (REC_PROTO): a column named __proto__ is data like any other.
+          const rec: Rec = Object.create(REC_PROTO)
+          for (let i = 0; i < width; i++) rec[expected[i] as string] = fields[i]
+          record(rec, line, () => csv.lastRaw())
+        },
+        malformed
+      },
+      firstLine,
+      limit
+    )
+    return csv
+  }
+
+  let parser: Parser | null = csvHeader ? null : newParser(1)
+  /** Reading again from this line (a record too large to keep, as in readGzip). */
+  let skipTo: number | null = null
+  for (;;) {
+    const again = skipTo !== null
+    /** The line the next text pushed starts on. */
+    let line = skipTo ?? 1
+    let toSkip = again ? (skipTo as number) - 1 : 0
+    let pendingHeader = ''
+    /** The entry is given up on (its header): stop reading it. */
+    let abandon = false
+    const push = (text: string, final: boolean): void => {
+      suspect = input.encoding !== 'latin1' && text.includes('\uFFFD')
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) line++
+      ;(parser as Parser).push(text, final)
+    }
+    /** The entry's header row, compared with the first entry's (the file's header): records under another header are not mixed in. */
+    const header = (text: string, final: boolean): void => {
+      pendingHeader += text
+      const found = csvHeaderEnd(pendingHeader, input.quote)
+      if (!found && !final) {
+        if (pendingHeader.length > MAX_HEADER_CHARS) {
+          failWhole(1, `${e.name} inside ${zipName}: its first row is longer than 1 MiB, or a quote in it is never closed; the file was not read`)
+          abandon = true
+        }
+        return
+      }
+      if (!found && pendingHeader.trim() === '') return // an empty entry: no records
+      const end = found ? found.end : pendingHeader.length
+      const start = found ? found.start : pendingHeader.length - pendingHeader.trimStart().length
+      // Line ends up to the end of the header row (its own included, when it has one).
+      const lines = found ? found.lines : (pendingHeader.match(/\n/g) ?? []).length
+      let names: string[] | null = null
+      let broken = false
+      new CsvParser({ delimiter: input.delimiter, quote: input.quote }, { record: (f) => void (names ??= f), malformed: () => void (broken = true) }, 1).push(pendingHeader.slice(start, end), true)
+      const got = names as string[] | null
+      if (broken || !got || got.length !== expected.length || got.some((n, i) => n !== expected[i])) {
+        const shown = got && !broken ? headerText(got) : JSON.stringify(pendingHeader.slice(start, Math.min(end, start + 300)).trimEnd())
+        failWhole(
+          found ? lines : lines + 1,
+          `${e.name} inside ${zipName} has other columns than the first file of the zip (${headerText(expected)}): its header is ${shown}; its rows were not read, so that columns are not mixed up (put files with different columns in separate zips, or make the headers match)`
+        )
+        abandon = true
+        return
+      }
+      const rest = pendingHeader.slice(end)
+      pendingHeader = ''
+      line = lines + 1
+      parser = newParser(line)
+      push(rest, final)
+    }
+    const result = await streamZipEntryText(archive, e.entry, {
+      encoding: input.encoding,
+      onText: (text, final) => {
+        if (abandon) return
+        if (toSkip > 0) {
+          let i = -1
+          while (toSkip > 0 && (i = text.indexOf('\n', i + 1)) !== -1) toSkip--
+          if (toSkip > 0) {
+            if (final) (parser as Parser).push('', true)
+            return
+          }
+          text = text.slice(i + 1)
+        }
+        if (parser === null) header(text, final)
+        else push(text, final)
+      },
+      onBytes: (n) => {
+        if (!again) onBytes(n)
+      },
+      shouldStop: () => abandon || io.stop()
+    })
+    if (result.damaged instanceof ChecksumError) {
+      // Only known once every row was read, and perhaps written: say so, rather than claim rows were lost.
+      failWhole(line, `${e.name} inside ${zipName} is damaged: its content does not match the checksum stored in the zip, so the rows read from it may hold wrong values`)
+      return
+    }
+    if (result.damaged) {
+      failWhole(line, `${e.name} inside ${zipName} ${entryDamage(result.damaged)}; ${line > 1 ? `what follows line ${line - 1} of it` : 'it'} could not be read`)
+      return
+    }
+    const resume = parser?.resumeLine ?? null
+    if (result.stopped || abandon || resume === null || io.stop()) return
+    skipTo = resume
+    parser?.reopen?.()
+  }
 }

@@ -15,10 +15,11 @@
 // date format) as ISO text ("2026-01-31", "2026-01-31T09:30:00", "09:30:00" for a time alone),
 // formulas as their cached result, rich text as its plain text, errors (#N/A) as their text.
 // An empty cell, or a cell covered by a merge other than its top-left one, is "".
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, createReadStream, openSync } from 'node:fs'
 import { StringDecoder } from 'node:string_decoder'
 import { constants, createInflateRaw, inflateRawSync } from 'node:zlib'
 import { localName, XmlTokenizer } from './xml-tokens'
+import { readAt, readZipDirectory, SIG_LOCAL, ZipInputError, type ZipItem } from './zip'
 
 export type CellValue = string | number | boolean
 
@@ -35,97 +36,24 @@ export class WorkbookError extends Error {}
 // ---------------------------------------------------------------------------------------------
 // The zip container
 
-interface ZipEntry {
-  name: string
-  method: number
-  flags: number
-  compressedSize: number
-  size: number
-  localOffset: number
-}
+type ZipEntry = ZipItem
 
-const SIG_EOCD = 0x06054b50
-const SIG_EOCD64_LOCATOR = 0x07064b50
-const SIG_EOCD64 = 0x06064b50
-const SIG_CENTRAL = 0x02014b50
-const SIG_LOCAL = 0x04034b50
-
-function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length)
-  let off = 0
-  while (off < length) {
-    const n = readSync(fd, buf, off, length - off, position + off)
-    if (n === 0) break
-    off += n
-  }
-  return off === length ? buf : buf.subarray(0, off)
-}
-
-function u64(b: Buffer, at: number): number {
-  return Number(b.readBigUInt64LE(at))
-}
-
+/** A workbook's zip: its entries by lower-case name (from the one central-directory reader, zip.ts). */
 class ZipFile {
   readonly entries = new Map<string, ZipEntry>()
 
   constructor(
     readonly fd: number,
-    readonly size: number
+    path: string
   ) {
-    const tailLen = Math.min(size, 22 + 0xffff)
-    const tail = readAt(fd, size - tailLen, tailLen)
-    let eocd = -1
-    for (let i = tail.length - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === SIG_EOCD) {
-        eocd = i
-        break
-      }
+    let items: ZipItem[]
+    try {
+      items = readZipDirectory(path)
+    } catch (e) {
+      if (!(e instanceof ZipInputError)) throw e
+      throw new WorkbookError(/^is not a zip/.test(e.message) ? notAWorkbook(fd) : e.message)
     }
-    if (eocd === -1) throw new WorkbookError(notAWorkbook(fd))
-    let count = tail.readUInt16LE(eocd + 10)
-    let dirSize = tail.readUInt32LE(eocd + 12)
-    let dirOffset = tail.readUInt32LE(eocd + 16)
-    if (count === 0xffff || dirSize === 0xffffffff || dirOffset === 0xffffffff) {
-      const loc = eocd - 20
-      if (loc < 0 || tail.readUInt32LE(loc) !== SIG_EOCD64_LOCATOR) throw new WorkbookError('is damaged (its zip directory cannot be read)')
-      const at = u64(tail, loc + 8)
-      const rec = readAt(fd, at, 56)
-      if (rec.length < 56 || rec.readUInt32LE(0) !== SIG_EOCD64) throw new WorkbookError('is damaged (its zip directory cannot be read)')
-      count = u64(rec, 32)
-      dirSize = u64(rec, 40)
-      dirOffset = u64(rec, 48)
-    }
-    if (dirOffset + dirSize > size || dirSize > 256 << 20) throw new WorkbookError('is damaged (its zip directory cannot be read; is the file cut short?)')
-    const dir = readAt(fd, dirOffset, dirSize)
-    let p = 0
-    for (let k = 0; k < count && p + 46 <= dir.length; k++) {
-      if (dir.readUInt32LE(p) !== SIG_CENTRAL) throw new WorkbookError('is damaged (its zip directory cannot be read)')
-      const flags = dir.readUInt16LE(p + 8)
-      const method = dir.readUInt16LE(p + 10)
-      let compressedSize = dir.readUInt32LE(p + 20)
-      let size = dir.readUInt32LE(p + 24)
-      const nameLen = dir.readUInt16LE(p + 28)
-      const extraLen = dir.readUInt16LE(p + 30)
-      const commentLen = dir.readUInt16LE(p + 32)
-      let localOffset = dir.readUInt32LE(p + 42)
-      const name = dir.subarray(p + 46, p + 46 + nameLen).toString(flags & 0x800 ? 'utf8' : 'latin1')
-      // Zip64: the sizes and offset that did not fit are in extra field 0x0001, in this order.
-      let e = p + 46 + nameLen
-      const extraEnd = e + extraLen
-      while (e + 4 <= extraEnd) {
-        const id = dir.readUInt16LE(e)
-        const len = dir.readUInt16LE(e + 2)
-        if (id === 0x0001) {
-          let q = e + 4
-          if (size === 0xffffffff) (size = u64(dir, q)), (q += 8)
-          if (compressedSize === 0xffffffff) (compressedSize = u64(dir, q)), (q += 8)
-          if (localOffset === 0xffffffff) localOffset = u64(dir, q)
-        }
-        e += 4 + len
-      }
-      this.entries.set(name.replace(/^\/+/, '').toLowerCase(), { name, method, flags, compressedSize, size, localOffset })
-      p = extraEnd + commentLen
-    }
+    for (const item of items) this.entries.set(item.name.replace(/^\/+/, '').toLowerCase(), item)
   }
 
   entry(path: string): ZipEntry | undefined {
@@ -531,7 +459,7 @@ class SheetParser {
 function openWorkbook(path: string): { zip: ZipFile; info: WorkbookInfo } {
   const fd = openSync(path, 'r')
   try {
-    const zip = new ZipFile(fd, fstatSync(fd).size)
+    const zip = new ZipFile(fd, path)
     return { zip, info: workbookInfo(zip) }
   } catch (e) {
     closeSync(fd)

@@ -129,6 +129,7 @@ export function PreviewPanel(props: {
                   .map((f) => f.relPath)
                   .join(', ')}${preview.files.length > 5 ? ', …' : ''}`}
             {preview.compression === 'gzip' && ' · gzip-compressed: read as it is, never unpacked to disk'}
+            {preview.compression === 'zip' && ' · zip archive: its files of this format are read in name order, never unpacked to disk'}
           </p>
           {columns.length > 0 && (
             <div className="table-scroll preview-table" tabIndex={0} role="region" aria-label="First rows of the input">

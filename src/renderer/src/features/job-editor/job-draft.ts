@@ -277,7 +277,8 @@ export function includeFor(preview: InputPreview): string {
     const m = /\.([^./\\]+(?:\.gz)?)$/i.exec(f.relPath)
     if (m?.[1]) exts.add(m[1].toLowerCase())
   }
-  const known = EXTENSIONS[preview.format].flatMap((e) => [e, `${e}.gz`]).filter((e) => exts.has(e))
+  // zip archives hold files of any format but a workbook (which is a zip itself)
+  const known = [...EXTENSIONS[preview.format].flatMap((e) => [e, `${e}.gz`]), ...(preview.format === 'xlsx' ? [] : ['zip'])].filter((e) => exts.has(e))
   if (known.length) return known.map((e) => `*.${e}`).join(', ')
   return exts.size ? [...exts].map((e) => `*.${e}`).join(', ') : '*'
 }
