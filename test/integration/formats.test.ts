@@ -1,54 +1,15 @@
 // New formats end to end through the CLI: gzip-compressed inputs, JSON arrays in and out, Excel
 // workbooks in and out; each keeping the promises (every record accounted for, failed records
 // with file and line or sheet and row, byte-identical outputs after a kill -9 and a resume).
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, crashThenResume, lastJson, readJsonl, tempDir, treeHashes, writeJob, type RunJson } from '../helpers/cli'
+import { crashThenResume, readJsonl, tempDir, treeHashes } from '../helpers/cli'
 import { exampleSteps, orderRows, ordersCsv } from '../helpers/orders'
+import { dirWith, failures, run, type Failure } from '../helpers/runs'
 import { serve, type Served } from '../helpers/server'
 import { readWorkbookRows, writeOrdersWorkbook } from '../helpers/xlsx'
-
-interface Failure {
-  file: string
-  line: number
-  code: string
-  message: string
-  raw: string
-}
-
-function failures(home: string, runId: string): Failure[] {
-  const db = new Database(join(home, 'batchery.db'), { readonly: true })
-  try {
-    return db
-      .prepare(
-        `SELECT rf.rel_path AS file, f.line, f.code, f.message, f.raw FROM failed_records f
-         JOIN run_files rf ON rf.run_id = f.run_id AND rf.file_index = f.file_index
-         WHERE f.run_id = ? ORDER BY f.file_index, f.line, f.id`
-      )
-      .all(runId) as Failure[]
-  } finally {
-    db.close()
-  }
-}
-
-function run(dir: string, job: unknown, home = tempDir(), env: Record<string, string> = {}): { r: RunJson; home: string; code: number | null; stderr: string } {
-  const res = cli(['run', writeJob(dir, job), '--home', home, '--json'], env)
-  if (!res.stdout.trim()) throw new Error(`no result (exit ${res.code}): ${res.stderr}`)
-  return { r: lastJson(res.stdout), home, code: res.code, stderr: res.stderr }
-}
-
-function dirWith(files: Record<string, string | Buffer>): string {
-  const dir = tempDir()
-  mkdirSync(join(dir, 'in'))
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(join(dir, 'in', name, '..'), { recursive: true })
-    writeFileSync(join(dir, 'in', name), content)
-  }
-  return dir
-}
 
 /** Orders with broken rows (a short row, a quote never closed, a bad number). */
 function brokenOrders(n: number, seed: number): string {

@@ -5,32 +5,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
-import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { cli, crashThenResume, lastJson, readJsonl, tempDir, treeHashes, writeJob, type RunJson } from '../helpers/cli'
+import { cli, crashThenResume, readJsonl, tempDir, treeHashes, writeJob, type RunJson } from '../helpers/cli'
 import { orderRows, ordersCsv } from '../helpers/orders'
+import { failures, run } from '../helpers/runs'
 import { serve } from '../helpers/server'
-
-function run(dir: string, job: unknown, home = tempDir(), env: Record<string, string> = {}): { r: RunJson; home: string; code: number | null; stderr: string } {
-  const res = cli(['run', writeJob(dir, job), '--home', home, '--json'], env)
-  if (!res.stdout.trim()) throw new Error(`no result (exit ${res.code}): ${res.stderr}`)
-  return { r: lastJson(res.stdout), home, code: res.code, stderr: res.stderr }
-}
-
-function failures(home: string, runId: string): { file: string; line: number; code: string; message: string }[] {
-  const db = new Database(join(home, 'batchery.db'), { readonly: true })
-  try {
-    return db
-      .prepare(
-        `SELECT rf.rel_path AS file, f.line, f.code, f.message FROM failed_records f
-         JOIN run_files rf ON rf.run_id = f.run_id AND rf.file_index = f.file_index
-         WHERE f.run_id = ? ORDER BY f.file_index, f.line`
-      )
-      .all(runId) as { file: string; line: number; code: string; message: string }[]
-  } finally {
-    db.close()
-  }
-}
 
 /** Two order files (3,000 and 2,000 rows) with quoted commas and line breaks; a bad amount at a known line of a.csv. */
 function ordersDir(): string {

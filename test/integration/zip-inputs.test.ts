@@ -2,53 +2,14 @@
 // entries read in name order as they stream, never unpacked; line numbers of each entry and its
 // name in every failure; damaged zips and entries reported without taking anything else down;
 // byte-identical outputs after a kill -9 and a resume.
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cli, crashThenResume, lastJson, tempDir, treeHashes, writeJob, type RunJson } from '../helpers/cli'
+import { crashThenResume, tempDir, treeHashes, type RunJson } from '../helpers/cli'
+import { dirWith, failures, run, type Failure } from '../helpers/runs'
 import { exampleSteps, orderRows, ordersCsv } from '../helpers/orders'
 import { serve, type Served } from '../helpers/server'
 import { makeZip, type ZipEntrySpec } from '../helpers/zip'
-
-interface Failure {
-  file: string
-  line: number
-  code: string
-  message: string
-  raw: string
-}
-
-function failures(home: string, runId: string): Failure[] {
-  const db = new Database(join(home, 'batchery.db'), { readonly: true })
-  try {
-    return db
-      .prepare(
-        `SELECT rf.rel_path AS file, f.line, f.code, f.message, f.raw FROM failed_records f
-         JOIN run_files rf ON rf.run_id = f.run_id AND rf.file_index = f.file_index
-         WHERE f.run_id = ? ORDER BY f.file_index, f.id`
-      )
-      .all(runId) as Failure[]
-  } finally {
-    db.close()
-  }
-}
-
-function run(dir: string, job: unknown, home = tempDir()): { r: RunJson; home: string; code: number | null; stderr: string } {
-  const res = cli(['run', writeJob(dir, job), '--home', home, '--json'])
-  if (!res.stdout.trim()) throw new Error(`no result (exit ${res.code}): ${res.stderr}`)
-  return { r: lastJson(res.stdout), home, code: res.code, stderr: res.stderr }
-}
-
-function dirWith(files: Record<string, string | Buffer>): string {
-  const dir = tempDir()
-  mkdirSync(join(dir, 'in'))
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(join(dir, 'in', name, '..'), { recursive: true })
-    writeFileSync(join(dir, 'in', name), content)
-  }
-  return dir
-}
 
 /** Orders with broken rows (a short row, a quote never closed, a bad number). */
 function brokenOrders(n: number, seed: number): string {
@@ -107,7 +68,7 @@ describe('zip archives of CSV files', () => {
     // The same failures at the same lines of each entry, each message naming the entry.
     const sorted = (fs: Failure[]) => fs.sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1))
     const expected = failures(p.home, p.r.runId).map((f) => ({ ...f, file: 'orders.zip', message: `${f.message} (line ${f.line} of ${f.file} in orders.zip)` }))
-    const got = failures(z.home, z.r.runId)
+    const got = failures(z.home, z.r.runId, 'stored')
     expect(sorted([...got])).toEqual(sorted(expected))
     expect(got.filter((f) => f.message.includes('of sub/c.csv')).map((f) => f.code)).toEqual(['FIELD_COUNT', 'PARSE_ERROR', 'WRONG_TYPE'])
     const bad = got.find((f) => f.code === 'WRONG_TYPE' && f.message.includes('of a.csv'))
@@ -142,7 +103,7 @@ describe('zip archives of CSV files', () => {
     expect(r.status).toBe('partial')
     expect(r.counts).toEqual({ in: 4, out: 3, filtered: 0, deduped: 0, failed: 1 })
     expect(readFileSync(join(dir, 'out', 'orders.jsonl'), 'utf8')).toBe('{"id":"1","amount":10}\n{"id":"2","amount":20}\n{"id":"6","amount":60}\n')
-    const [f] = failures(home, r.runId)
+    const [f] = failures(home, r.runId, 'stored')
     expect(f).toMatchObject({ file: 'orders.zip', line: 1, code: 'FILE_UNREADABLE' })
     expect(f?.message).toContain('2-feb.csv inside orders.zip has other columns than the first file of the zip ("id", "amount"): its header is "id", "total"')
   })
@@ -172,7 +133,7 @@ describe('zip archives of CSV files', () => {
     expect(code).toBe(2)
     expect(r.status).toBe('partial')
     accounted(r)
-    const fs = failures(home, r.runId)
+    const fs = failures(home, r.runId, 'stored')
     const of = (file: string) => fs.filter((f) => f.file === file).map((f) => f.message)
     expect(of('cut.zip')).toEqual([expect.stringMatching(/^cut\.zip is not a zip file, or it is cut short .*; the file was not processed$/)])
     expect(of('notzip.zip')).toEqual([expect.stringMatching(/^notzip\.zip is not a zip file/)])
@@ -194,7 +155,7 @@ describe('zip archives of CSV files', () => {
     const forced = dirWith({ 'a.csv': good })
     const fz = run(forced, amountJob(['*'], { compression: 'zip' }))
     expect(fz.r.counts).toMatchObject({ in: 1, failed: 1 })
-    expect(failures(fz.home, fz.r.runId)[0]?.message).toMatch(/^a\.csv is not a zip file.*set input\.compression to "auto"/)
+    expect(failures(fz.home, fz.r.runId, 'stored')[0]?.message).toMatch(/^a\.csv is not a zip file.*set input\.compression to "auto"/)
   })
 
   it('a zip is found by its signature whatever its name; the record size limit holds inside an entry that inflates to far more than the zip', () => {
@@ -205,7 +166,7 @@ describe('zip archives of CSV files', () => {
     const { r, home, stderr } = run(dir, amountJob(['*.dat'], {}, { maxRecordSize: '1MiB' }))
     expect(stderr).toBe('')
     expect(r.counts).toMatchObject({ in: 3, failed: 1 })
-    const [f] = failures(home, r.runId)
+    const [f] = failures(home, r.runId, 'stored')
     expect(f).toMatchObject({ code: 'RECORD_TOO_LARGE', line: 2 })
     expect(f?.message).toMatch(/\(line 2 of b\.csv in export\.dat\)$/)
     expect(readdirSync(join(dir, 'out'))).toEqual(['export.jsonl'])
@@ -218,7 +179,7 @@ describe('zip archives of CSV files', () => {
     const { r, home } = run(dir, { name: 'l', kind: 'records', input: { folder: 'in', format: 'jsonl' }, output: { folder: 'out', format: 'jsonl' } })
     expect(r.counts).toMatchObject({ in: 41, out: 40, failed: 1 })
     expect(readFileSync(join(dir, 'out', 'l.jsonl'), 'utf8')).toBe(lines(0) + lines(100))
-    expect(failures(home, r.runId)[0]).toMatchObject({ line: 21, code: 'PARSE_ERROR', message: expect.stringMatching(/\(line 21 of a\.jsonl in l\.zip\)$/) })
+    expect(failures(home, r.runId, 'stored')[0]).toMatchObject({ line: 21, code: 'PARSE_ERROR', message: expect.stringMatching(/\(line 21 of a\.jsonl in l\.zip\)$/) })
     const arr = (from: number) => '[\n' + lines(from).trim().split('\n').join(',\n') + '\n]\n'
     const adir = dirWith({ 'a.zip': makeZip([{ name: '2.json', data: arr(100) }, { name: '1.json', data: arr(0) }]) })
     const ra = run(adir, { name: 'a', kind: 'records', input: { folder: 'in', format: 'json' }, output: { folder: 'out', format: 'jsonl' } }).r
@@ -243,7 +204,7 @@ describe('kill -9 during a run over zips, then resume', () => {
     const reference = run(ref.dir, ref.job)
     expect(reference.stderr).toBe('')
     const referenceOut = treeHashes(join(ref.dir, 'out'))
-    const referenceFailures = failures(reference.home, reference.r.runId)
+    const referenceFailures = failures(reference.home, reference.r.runId, 'stored')
     accounted(reference.r)
     expect(reference.r.counts.in).toBe(6506)
     for (const point of ['after-partition-commit:1', 'after-output-staged:2', 'before-rename']) {
@@ -254,7 +215,7 @@ describe('kill -9 during a run over zips, then resume', () => {
       expect(c.resumed.stderr, point).toBe('')
       expect(c.result.counts, point).toEqual(reference.r.counts)
       expect(treeHashes(join(dir, 'out')), point).toEqual(referenceOut)
-      expect(failures(c.home, c.runId), point).toEqual(referenceFailures)
+      expect(failures(c.home, c.runId, 'stored'), point).toEqual(referenceFailures)
       expect(existsSync(join(c.home, 'staging', c.runId))).toBe(false)
     }
   })

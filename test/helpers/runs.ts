@@ -1,0 +1,52 @@
+// Running jobs through the real CLI in tests, and reading what a run stored: the run's JSON
+// result, and its failed records straight from the SQLite file.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { cli, lastJson, tempDir, writeJob, type RunJson } from './cli'
+
+export interface Failure {
+  file: string
+  line: number
+  code: string
+  message: string
+  raw: string
+}
+
+/**
+ * A run's failed records with their file. By line within each file (the same whatever order
+ * partitions committed in), or as stored ("stored": within one partition, in record order; for
+ * inputs whose line numbers restart, like the entries of a zip).
+ */
+export function failures(home: string, runId: string, order: 'line' | 'stored' = 'line'): Failure[] {
+  const db = new Database(join(home, 'batchery.db'), { readonly: true })
+  try {
+    return db
+      .prepare(
+        `SELECT rf.rel_path AS file, f.line, f.code, f.message, f.raw FROM failed_records f
+         JOIN run_files rf ON rf.run_id = f.run_id AND rf.file_index = f.file_index
+         WHERE f.run_id = ? ORDER BY f.file_index, ${order === 'line' ? 'f.line, ' : ''}f.id`
+      )
+      .all(runId) as Failure[]
+  } finally {
+    db.close()
+  }
+}
+
+/** `batchery run <job> --json` over `dir`: its result, home, exit code and error output. */
+export function run(dir: string, job: unknown, home = tempDir(), env: Record<string, string> = {}): { r: RunJson; home: string; code: number | null; stderr: string } {
+  const res = cli(['run', writeJob(dir, job), '--home', home, '--json'], env)
+  if (!res.stdout.trim()) throw new Error(`no result (exit ${res.code}): ${res.stderr}`)
+  return { r: lastJson(res.stdout), home, code: res.code, stderr: res.stderr }
+}
+
+/** A temp folder with an "in" folder holding these files (names may have subfolders). */
+export function dirWith(files: Record<string, string | Buffer>): string {
+  const dir = tempDir()
+  mkdirSync(join(dir, 'in'))
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, 'in', name, '..'), { recursive: true })
+    writeFileSync(join(dir, 'in', name), content)
+  }
+  return dir
+}
