@@ -16,7 +16,7 @@ export function hasHeaderRow(format: InputFormat): boolean {
 
 /** Output formats written as columns, which need the list of columns up front. */
 export function needsColumns(format: OutputFormat): boolean {
-  return format === 'csv' || format === 'tsv' || format === 'xlsx'
+  return format === 'csv' || format === 'tsv' || format === 'xlsx' || format === 'parquet'
 }
 
 /**

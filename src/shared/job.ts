@@ -147,7 +147,7 @@ const DURATION = /^\d+(\.\d+)?\s*(ms|s|m|h)$/
 const SIZE = /^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)$/i
 
 export const INPUT_FORMATS = ['csv', 'tsv', 'jsonl', 'json', 'xlsx'] as const
-export const OUTPUT_FORMATS = ['csv', 'tsv', 'jsonl', 'json', 'xlsx'] as const
+export const OUTPUT_FORMATS = ['csv', 'tsv', 'jsonl', 'json', 'xlsx', 'parquet'] as const
 /**
  * gzip: every input file is gzip-compressed; zip: every input file is a zip archive of files of
  * the format; auto (the default): files named .gz are gzip, and files named .zip or starting with
@@ -557,8 +557,10 @@ function routeAggregateProblems(job: Job): JobProblem[] {
     }
   }
   const split = job.output.split
-  if (split?.bytes !== undefined && (job.output.format === 'xlsx')) {
-    problems.push({ path: 'output.split.bytes', message: 'applies to csv, tsv, jsonl and json output; split a workbook by "records"' })
+  if (split?.bytes !== undefined && (job.output.format === 'xlsx' || job.output.format === 'parquet')) {
+    // Their files are written after assembly, so their size is not known while the records are split.
+    const what = job.output.format === 'xlsx' ? 'a workbook' : 'a Parquet file'
+    problems.push({ path: 'output.split.bytes', message: `applies to csv, tsv, jsonl and json output; split ${what} by "records"` })
   }
   return problems
 }
@@ -668,7 +670,7 @@ function formatProblems(job: Job): JobProblem[] {
   if (format === 'xlsx' && job.input.compression === 'zip') {
     problems.push({ path: 'input.compression', message: 'an xlsx workbook is a zip file itself and is read as a workbook; workbooks inside a zip cannot be read (use "auto")' })
   }
-  if ((job.output.format === 'json' || job.output.format === 'xlsx') && job.output.delimiter) {
+  if ((job.output.format === 'json' || job.output.format === 'xlsx' || job.output.format === 'parquet') && job.output.delimiter) {
     problems.push({ path: 'output.delimiter', message: 'applies to csv and tsv output only' })
   }
   return problems

@@ -28,8 +28,8 @@ export interface PartitionTask {
     /** csv, tsv: the file starts with a header row, which the worker skips itself in a compressed file. */
     headerRow?: boolean
   }
-  /** xlsx output is staged as JSON arrays of values, one per line, and written as a workbook at assembly. */
-  output: { format: 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'; delimiter: string; columns: string[] }
+  /** xlsx and parquet output are staged as JSON arrays of values, one per line, and written as a workbook or Parquet file at assembly. */
+  output: { format: 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx' | 'parquet'; delimiter: string; columns: string[] }
   file: string
   /** Byte range [start, end) holding whole records (unless the boundary was misplaced, see boundaryBroken). */
   start: number

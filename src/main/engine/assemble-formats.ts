@@ -7,17 +7,19 @@
 //         like any output; then the assembled rows stream into exceljs's WorkbookWriter. Its zip
 //         entries and document properties get a fixed date, so the same rows give the same bytes
 //         and a resumed run writes the same workbook as an uninterrupted one.
+//   parquet  staged and assembled like xlsx; then written as a Parquet file (parquet-output.ts).
 import { createHash } from 'node:crypto'
 import { closeSync, createReadStream, fsyncSync, openSync, readSync, renameSync, rmSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 // exceljs is loaded when a workbook is written, not whenever Batchery starts (it costs ~0.8 s).
 import type ExcelJS from 'exceljs'
 import { csvHeaderLine } from '../../workers/formats/encode'
+import { writeParquetOutput } from './parquet-output'
 
-/** What an output starts with: the header line of CSV, or the staged header row of a workbook. */
+/** What an output starts with: the header line of CSV, or the staged header row of a workbook or Parquet file. */
 export function outputHead(format: string, columns: readonly string[], delimiter: string): Buffer | null {
   if (format === 'csv' || format === 'tsv') return Buffer.from(csvHeaderLine(columns, delimiter))
-  if (format === 'xlsx') return Buffer.from(JSON.stringify(columns) + '\n')
+  if (format === 'xlsx' || format === 'parquet') return Buffer.from(JSON.stringify(columns) + '\n')
   return null
 }
 
@@ -192,12 +194,13 @@ async function drained(sheet: ExcelJS.Worksheet): Promise<void> {
 
 /** Formats written from the assembled rows once assembly is done (the rows are staged as JSON arrays of values). */
 export function writesAfterAssembly(format: string): boolean {
-  return format === 'xlsx'
+  return format === 'xlsx' || format === 'parquet'
 }
 
 /** Turn an assembled output (its rows staged as JSON arrays) into the final file format, at the same temporary name. */
 export async function writeFinalFormat(format: string, out: Output, jobName: string, tmpOutputs: string[]): Promise<void> {
   if (format === 'xlsx') return writeXlsxOutput(out, jobName, tmpOutputs)
+  if (format === 'parquet') return writeParquetOutput(out, tmpOutputs)
   throw new Error(`no writer for ${format} output`)
 }
 

@@ -141,7 +141,7 @@ export function checkJob(loaded: LoadedJob): CheckResult {
   checkSteps(job, header, baseDir, problems)
   if (needsColumns(job.output.format)) {
     if (isObjectInput(job.input.format) && !job.steps.some((s) => 'select' in s)) {
-      const out = job.output.format === 'xlsx' ? 'Excel' : job.output.format.toUpperCase()
+      const out = job.output.format === 'xlsx' ? 'Excel' : job.output.format === 'parquet' ? 'Parquet' : job.output.format.toUpperCase()
       const from = job.input.format === 'json' ? 'JSON arrays' : 'JSON lines'
       problems.push({ path: 'output.format', message: `${out} output from ${from} needs the list of columns: add a select step naming them, in order` })
     }

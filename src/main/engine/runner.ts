@@ -473,7 +473,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       // The workers are done: their memory is given back before the workbooks are written.
       await executor.destroy()
       executor = null
-      // A workbook is written from the assembled rows, streaming (assemble-formats.ts).
+      // A workbook or a Parquet file is written from the assembled rows, streaming (assemble-formats.ts).
       for (const o of assembled.outputs) await writeFinalFormat(job.output.format, o, job.name, tmpOutputs)
     }
     const run = store.run(runId) as RunRow

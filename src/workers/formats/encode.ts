@@ -2,7 +2,7 @@
 // the CSV header, so both agree byte for byte.
 import type { Rec } from '../../shared/expression'
 
-export type OutputFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'
+export type OutputFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx' | 'parquet'
 
 function csvCell(v: unknown, delimiter: string): string {
   let s: string
@@ -23,12 +23,14 @@ export function csvHeaderLine(columns: readonly string[], delimiter: string): st
 
 /**
  * A function that encodes one record as one output line, with its line terminator. A JSON array
- * is staged as JSON lines (assembly adds the brackets and commas); xlsx is staged as one JSON
- * array of the columns' values per line, which keeps numbers and booleans typed for the workbook.
+ * is staged as JSON lines (assembly adds the brackets and commas); xlsx and parquet are staged as
+ * one JSON array of the columns' values per line, which keeps numbers and booleans typed for the
+ * workbook or the Parquet columns.
  */
 export function recordEncoder(format: OutputFormat, columns: readonly string[], delimiter: string): (rec: Rec) => string {
   if (format === 'jsonl' || format === 'json') return (rec) => JSON.stringify(rec) + '\n'
   if (format === 'xlsx') return (rec) => JSON.stringify(columns.map((c) => xlsxValue(c, Object.hasOwn(rec, c) ? rec[c] : null))) + '\n'
+  if (format === 'parquet') return (rec) => JSON.stringify(columns.map((c) => parquetValue(Object.hasOwn(rec, c) ? rec[c] : null))) + '\n'
   return (rec) => {
     let line = ''
     for (let i = 0; i < columns.length; i++) {
@@ -57,4 +59,18 @@ function xlsxValue(column: string, v: unknown): string | number | boolean | null
   // A workbook is XML, which has no place for these; they would be dropped silently.
   if (XML_CONTROL.test(s)) throw new Error(`the value of column "${column}" holds control characters, which an Excel cell cannot store`)
   return s
+}
+
+/**
+ * A value as a Parquet column takes it: text, a number, true/false, or null. A Parquet string
+ * holds any text a record can (any length, any character), so unlike a workbook cell nothing is
+ * refused here.
+ * NaN and Infinity have no JSON form, so they are staged as text (as CSV writes them), and
+ * objects and lists as their JSON text.
+ */
+function parquetValue(v: unknown): string | number | boolean | null {
+  if (v === null || v === undefined) return null
+  if (typeof v === 'boolean' || typeof v === 'string') return v
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v)
+  return JSON.stringify(v)
 }

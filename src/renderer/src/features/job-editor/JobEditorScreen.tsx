@@ -481,6 +481,7 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
                   <option value="tsv">TSV</option>
                   <option value="json">JSON array</option>
                   <option value="xlsx">Excel workbook (.xlsx)</option>
+                  <option value="parquet">Parquet (.parquet)</option>
                 </select>
               </label>
               <label className="field">

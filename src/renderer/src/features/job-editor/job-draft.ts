@@ -8,7 +8,7 @@ import { defaultOutputFolder, isAbsolutePath, resolvePath } from './paths'
 export const VALUE_TYPES = ['string', 'integer', 'number', 'boolean', 'date'] as const
 export type ValueType = (typeof VALUE_TYPES)[number]
 export type InputFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'
-export type OutputFormat = 'jsonl' | 'csv' | 'tsv' | 'json' | 'xlsx'
+export type OutputFormat = 'jsonl' | 'csv' | 'tsv' | 'json' | 'xlsx' | 'parquet'
 export type Encoding = 'utf8' | 'latin1' | 'windows-1252'
 
 export interface RuleDraft {
@@ -656,7 +656,8 @@ export function draftFromJob(definition: unknown, baseDir: string): JobDraft {
     steps,
     outputFolder,
     outputFolderEdited: true,
-    outputFormat: output.format === 'csv' || output.format === 'tsv' || output.format === 'json' || output.format === 'xlsx' ? output.format : 'jsonl',
+    outputFormat:
+      output.format === 'csv' || output.format === 'tsv' || output.format === 'json' || output.format === 'xlsx' || output.format === 'parquet' ? output.format : 'jsonl',
     layout: output.layout === 'merged' ? 'merged' : 'per-input',
     splitRecords: text(split.records),
     splitSize: text(split.bytes),
