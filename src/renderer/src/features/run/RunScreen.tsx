@@ -85,6 +85,8 @@ export function RunScreen(props: { runId: string }): React.JSX.Element {
   // longer applies once the run succeeded.
   const message = finishedOk ? null : ((isTerminal(detail.status) ? detail.message : (live?.message ?? detail.message)) ?? null)
   const terminal = isTerminal(status)
+  // A files job's items are files: its counts read "files, done, failed".
+  const files = detail.kind === 'files'
 
   async function control(action: 'pause' | 'resume' | 'cancel'): Promise<void> {
     setBusy(action)
@@ -202,28 +204,38 @@ export function RunScreen(props: { runId: string }): React.JSX.Element {
         {/* The accounting comes from the committed run, not from the event that announced the end (it can arrive first). */}
         {terminal && finishedOk && isTerminal(detail.status) && (
           <p className={`accounting-line${balances(counts) ? '' : ' unbalanced'}`} data-testid="accounting">
-            {accountingLine(counts, formatCount)}
+            {accountingLine(counts, formatCount, detail.kind)}
           </p>
         )}
-        <dl className="counters">
-          <Counter label="In" value={counts.in} testId="count-in" />
-          <Counter label="Out" value={counts.out} testId="count-out" />
-          <Counter label="Filtered" value={counts.filtered} testId="count-filtered" />
-          <Counter label="Duplicates" value={counts.deduped} testId="count-deduped" />
-          <Counter label="Failed" value={counts.failed} testId="count-failed" tone={counts.failed > 0 ? 'bad' : undefined} />
-          <Counter label="Retried" value={detail.retries} testId="count-retried" />
-        </dl>
+        {files ? (
+          <dl className="counters">
+            <Counter label="Files" value={counts.in} testId="count-in" />
+            <Counter label="Done" value={counts.out} testId="count-out" />
+            <Counter label="Failed" value={counts.failed} testId="count-failed" tone={counts.failed > 0 ? 'bad' : undefined} />
+            <Counter label="Retried" value={detail.retries} testId="count-retried" />
+          </dl>
+        ) : (
+          <dl className="counters">
+            <Counter label="In" value={counts.in} testId="count-in" />
+            <Counter label="Out" value={counts.out} testId="count-out" />
+            <Counter label="Filtered" value={counts.filtered} testId="count-filtered" />
+            <Counter label="Duplicates" value={counts.deduped} testId="count-deduped" />
+            <Counter label="Failed" value={counts.failed} testId="count-failed" tone={counts.failed > 0 ? 'bad' : undefined} />
+            <Counter label="Retried" value={detail.retries} testId="count-retried" />
+          </dl>
+        )}
         {counts.failed > 0 && (
           <p>
             <a className="btn" href={href.failures(runId)} data-testid="open-failures">
-              See the {formatCount(counts.failed)} failed record{counts.failed === 1 ? '' : 's'}
+              See the {formatCount(counts.failed)} failed {files ? 'file' : 'record'}
+              {counts.failed === 1 ? '' : 's'}
             </a>
           </p>
         )}
       </section>
 
       <div className="chart-row">
-        <RateChart title="Records per second" unit="records/s" points={recordsPoints} testId="chart-records" emptyText={terminal ? 'The run was too short to measure.' : undefined} />
+        <RateChart title={files ? 'Files per second' : 'Records per second'} unit={files ? 'files/s' : 'records/s'} points={recordsPoints} testId="chart-records" emptyText={terminal ? 'The run was too short to measure.' : undefined} />
         <RateChart
           title="MB per second"
           unit="MB/s"

@@ -21,8 +21,12 @@ export function canCancel(s: RunStatus | null): boolean {
   return s === 'running' || s === 'paused' || s === 'queued' || s === 'interrupted'
 }
 
-/** "21 in = 10 out + 2 filtered + 2 duplicates + 7 failed" */
-export function accountingLine(c: Counts, format: (n: number) => string = String): string {
+/**
+ * "21 in = 10 out + 2 filtered + 2 duplicates + 7 failed"; for a files job, whose items are files:
+ * "4 files = 3 done + 1 failed".
+ */
+export function accountingLine(c: Counts, format: (n: number) => string = String, kind: 'records' | 'files' = 'records'): string {
+  if (kind === 'files') return `${format(c.in)} file${c.in === 1 ? '' : 's'} = ${format(c.out)} done + ${format(c.failed)} failed`
   return `${format(c.in)} in = ${format(c.out)} out + ${format(c.filtered)} filtered + ${format(c.deduped)} duplicate${c.deduped === 1 ? '' : 's'} + ${format(c.failed)} failed`
 }
 
