@@ -112,13 +112,13 @@ export interface CrashedAndResumed {
  * run: what the output folder held after the kill, and the resumed run's result. The caller
  * compares both with an uninterrupted run.
  */
-export function crashThenResume(dir: string, job: unknown, point: string, outDir = join(dir, 'out')): CrashedAndResumed {
+export function crashThenResume(dir: string, job: unknown, point: string, outDir = join(dir, 'out'), env: Record<string, string> = {}): CrashedAndResumed {
   const home = tempDir()
-  const crashed = cli(['run', writeJob(dir, job), '--home', home, '--json'], { BATCHERY_CRASH_AT: point })
+  const crashed = cli(['run', writeJob(dir, job), '--home', home, '--json'], { ...env, BATCHERY_CRASH_AT: point })
   if (crashed.signal !== 'SIGKILL') throw new Error(`the run was not killed at ${point} (exit ${crashed.code}): ${crashed.stderr}`)
   const afterKill = existsSync(outDir) ? Object.fromEntries(Object.entries(treeHashes(outDir)).filter(([name]) => !name.endsWith('.partial'))) : {}
   const runs = JSON.parse(cli(['runs', '--home', home, '--json']).stdout) as { runId: string }[]
   const runId = runs[0]?.runId as string
-  const resumed = cli(['resume', runId, '--home', home, '--json'])
+  const resumed = cli(['resume', runId, '--home', home, '--json'], env)
   return { home, runId, afterKill, resumed, result: lastJson(resumed.stdout) }
 }

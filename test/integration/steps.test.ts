@@ -210,6 +210,27 @@ describe('route', () => {
   })
 })
 
+describe('dedupe past the keys held in memory', () => {
+  it('gives the same outputs when the keys move to disk, and after a kill during assembly', () => {
+    const job = { ...routeJob([{ route: { by: 'country' } }, { dedupe: ['id'] }], { layout: 'per-input' }), name: 'many-keys' }
+    const inMemory = ordersDir()
+    const reference = run(inMemory, job)
+    expect(reference.r.counts.deduped).toBeGreaterThan(500)
+    const expected = treeHashes(join(inMemory, 'out'))
+    // A bound of 100 keys: the run's 4,000 keys go to the scratch file early in the assembly.
+    const onDisk = ordersDir()
+    const spilled = run(onDisk, job, tempDir(), { BATCHERY_DEDUPE_KEYS_IN_MEMORY: '100' })
+    expect(spilled.r.counts).toEqual(reference.r.counts)
+    expect(treeHashes(join(onDisk, 'out'))).toEqual(expected)
+    const log = readFileSync(join(spilled.home, 'logs', `${spilled.r.runId}.log`), 'utf8')
+    expect(log).toContain('dedupe keys held on disk')
+    const dir = ordersDir()
+    const c = crashThenResume(dir, job, 'after-output-staged:3', join(dir, 'out'), { BATCHERY_DEDUPE_KEYS_IN_MEMORY: '100' })
+    expect(c.result.counts).toEqual(reference.r.counts)
+    expect(treeHashes(join(dir, 'out'))).toEqual(expected)
+  })
+})
+
 describe('split output', () => {
   it('cuts at N records into numbered parts that join to the unsplit output, each with its header', () => {
     const whole = ordersDir()

@@ -36,6 +36,7 @@ import { recordEncoder } from '../../workers/formats/encode'
 import { Aggregator } from '../../workers/steps/aggregate'
 import { outputHead, writeFinalFormat, writesAfterAssembly } from './assemble-formats'
 import { OutputSink, type AssembledOutput } from './output-sink'
+import { DedupeIndex, DEDUPE_KEYS_IN_MEMORY } from './dedupe-index'
 import { crashPoint } from './crash-points'
 import type { Executor } from './executor'
 import { decodeBytes, headerColumns, maxRecordBytes, notTextReason, readHeader } from './inputs'
@@ -468,7 +469,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
 
     phase = 'assembling'
     report(true)
-    const assembled = assemble(store, runId, job, loaded, staging, columnsByFile, tmpOutputs)
+    const assembled = assemble(store, runId, job, loaded, staging, columnsByFile, tmpOutputs, log)
     if (writesAfterAssembly(job.output.format)) {
       // The workers are done: their memory is given back before the workbooks are written.
       await executor.destroy()
@@ -820,7 +821,8 @@ function assemble(
   loaded: LoadedRecordsJob,
   staging: string,
   columnsByFile: Map<number, string[]>,
-  tmpOutputs: string[]
+  tmpOutputs: string[],
+  log: Logger
 ): { outputs: AssembledOutput[]; deduped: number; recordsOut: number } {
   const files = store.files(runId)
   const parts = store.partitions(runId)
@@ -848,7 +850,8 @@ function assemble(
   }
   // Route folders by route name, over the whole run: names that differ only in case ("DE", "de")
   // would be one folder on Windows and macOS, so the later one is numbered.
-  const seenByRoute = new Map<string, Set<string>>()
+  // Dedupe keys over the whole run, per route; on disk past a bound (dedupe-index.ts).
+  const seen = new DedupeIndex(join(staging, 'dedupe-keys.db'))
   const routeFolders = new Map<string, string>()
   const folderTaken = new Set<string>()
   const folderFor = (route: string): string => {
@@ -912,21 +915,19 @@ function assemble(
 
     // Record by record, by the index: each to its route's output, duplicates dropped (across the
     // whole run, within each route: a set of keys per route), parts cut at record boundaries.
-    const sinks = new Map<string, { sink: OutputSink; seen: Set<string> }>()
-    const entryFor = (route: string): { sink: OutputSink; seen: Set<string> } => {
-      let entry = sinks.get(route)
-      if (!entry) {
+    const sinks = new Map<string, OutputSink>()
+    const sinkFor = (route: string): OutputSink => {
+      let sink = sinks.get(route)
+      if (!sink) {
         const at = routeStep ? join(outDir, folderFor(route), relative(outDir, path)) : path
-        let seen = seenByRoute.get(route)
-        if (!seen) seenByRoute.set(route, (seen = new Set()))
-        entry = { sink: sinkAt(at, routeStep ? 64 << 10 : 1 << 20), seen }
-        sinks.set(route, entry)
+        sink = sinkAt(at, routeStep ? 64 << 10 : 1 << 20)
+        sinks.set(route, sink)
       }
-      return entry
+      return sink
     }
     // Named outputs exist even when no record went to them: an empty "suspicious" file says so.
-    if (routeStep?.route.when) for (const name of [...Object.keys(routeStep.route.when), routeStep.route.otherwise ?? 'other']) entryFor(name)
-    if (!routeStep) entryFor('')
+    if (routeStep?.route.when) for (const name of [...Object.keys(routeStep.route.when), routeStep.route.otherwise ?? 'other']) sinkFor(name)
+    if (!routeStep) sinkFor('')
     try {
       for (const p of mine) {
         const index = new LineReader(join(staging, `p${p.idx}.index`))
@@ -938,15 +939,12 @@ function assemble(
             const rec = data.take(Number(line.slice(0, t1)))
             const routeJson = line.slice(t1 + 1, t2)
             const key = line.slice(t2 + 1)
-            const entry = entryFor(routeJson ? (JSON.parse(routeJson) as string) : '')
-            if (key) {
-              if (entry.seen.has(key)) {
-                deduped++
-                continue
-              }
-              entry.seen.add(key)
+            const route = routeJson ? (JSON.parse(routeJson) as string) : ''
+            if (key && !seen.isNew(route, key)) {
+              deduped++
+              continue
             }
-            entry.sink.record(rec)
+            sinkFor(route).record(rec)
           }
         } finally {
           index.close()
@@ -954,11 +952,14 @@ function assemble(
         }
       }
     } catch (e) {
-      for (const { sink } of sinks.values()) sink.abandon()
+      for (const sink of sinks.values()) sink.abandon()
+      seen.close()
       throw e
     }
-    for (const { sink } of sinks.values()) outputs.push(...sink.finish())
+    for (const sink of sinks.values()) outputs.push(...sink.finish())
   }
+  if (seen.spilled) log.info('dedupe keys held on disk while assembling', { keysInMemory: DEDUPE_KEYS_IN_MEMORY })
+  seen.close()
   if (!aggregateStep) recordsOut = outputs.reduce((s, o) => s + o.records, 0)
   return { outputs, deduped, recordsOut }
 }
