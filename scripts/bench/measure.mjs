@@ -142,3 +142,20 @@ export function machineFacts(root, dataDir) {
   facts.tools['better-sqlite3'] = ver('better-sqlite3') ? `${ver('better-sqlite3')} (SQLite ${sqlite.stdout.trim() || '?'})` : null
   return facts
 }
+
+/**
+ * A/B rounds: each round runs every variant once, the order rotated round by round so no variant
+ * always runs first (or right after another). Returns the results per variant, in variant order.
+ */
+export function rotatedRounds(variants, rounds, once, label = String) {
+  const runs = variants.map(() => [])
+  for (let i = 0; i < rounds; i++) {
+    for (let k = 0; k < variants.length; k++) {
+      const v = (i + k) % variants.length
+      const r = once(variants[v])
+      runs[v].push(r)
+      process.stderr.write(`round ${i + 1} ${label(variants[v])}: wall ${r.wall.toFixed(3)} s cpu ${r.cpu.toFixed(3)} s\n`)
+    }
+  }
+  return runs
+}

@@ -210,6 +210,8 @@ export const jobSchema = z.strictObject({
       .refine((v) => v.trim() !== '.' && v.trim() !== '..', 'cannot be "." or ".."')
       .optional(),
     delimiter: z.string().length(1).optional(),
+    /** CSV and TSV: "needed" (default) quotes a value only when it must be; "all" quotes every value. */
+    quoting: z.enum(['needed', 'all']).optional(),
     /** At most this many records, or bytes, per output file; the files are numbered name-part-0001, name-part-0002... */
     split: z
       .strictObject({
@@ -369,7 +371,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 const KNOWN_KEYS: Record<string, readonly string[]> = {
   '': Object.keys(jobSchema.shape),
   input: ['folder', 'include', 'exclude', 'format', 'delimiter', 'quote', 'encoding', 'header', 'compression', 'sheet'],
-  output: ['folder', 'format', 'layout', 'name', 'delimiter', 'split'],
+  output: ['folder', 'format', 'layout', 'name', 'delimiter', 'quoting', 'split'],
   split: ['records', 'bytes'],
   aggregate: ['by', 'values', 'maxGroups'],
   route: ['by', 'when', 'otherwise'],
@@ -672,6 +674,9 @@ function formatProblems(job: Job): JobProblem[] {
   }
   if ((job.output.format === 'json' || job.output.format === 'xlsx' || job.output.format === 'parquet') && job.output.delimiter) {
     problems.push({ path: 'output.delimiter', message: 'applies to csv and tsv output only' })
+  }
+  if (job.output.quoting !== undefined && job.output.format !== 'csv' && job.output.format !== 'tsv') {
+    problems.push({ path: 'output.quoting', message: 'applies to csv and tsv output only' })
   }
   return problems
 }

@@ -29,7 +29,7 @@ export interface PartitionTask {
     headerRow?: boolean
   }
   /** xlsx and parquet output are staged as JSON arrays of values, one per line, and written as a workbook or Parquet file at assembly. */
-  output: { format: 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx' | 'parquet'; delimiter: string; columns: string[] }
+  output: { format: 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx' | 'parquet'; delimiter: string; columns: string[]; quoting?: 'needed' | 'all' }
   file: string
   /** Byte range [start, end) holding whole records (unless the boundary was misplaced, see boundaryBroken). */
   start: number

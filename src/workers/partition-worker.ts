@@ -28,6 +28,22 @@ import { compilePipeline, RecordFailure, type Pipeline } from './steps/pipeline'
  */
 const REC_PROTO: Rec = Object.freeze(Object.create(null)) as Rec
 
+/**
+ * A function that builds a record from a CSV row's fields, one per header column, in order: a
+ * constructor compiled for the header, whose named stores V8 caches (one shape for every record,
+ * properties inside the object) where a loop of rec[header[i]] = ... stores through a generic
+ * path (worker CPU -6 to -8%, scripts/bench/ab-partition.mjs). Same result as that loop: the keys
+ * in header order (a repeated name keeps its last value), REC_PROTO as prototype, so no inherited
+ * keys (a column named __proto__ is data like any other: nothing up the chain has a __proto__
+ * setter). Column names reach the generated code only as JSON string literals, never as code.
+ */
+function recordMaker(header: readonly string[]): (fields: readonly string[]) => Rec {
+  const body = header.map((h, i) => `this[${JSON.stringify(h)}] = f[${i}]`).join('\n')
+  const Record = new Function('f', body) as unknown as new (f: readonly string[]) => Rec
+  Record.prototype = REC_PROTO
+  return (fields) => new Record(fields)
+}
+
 /** Read size. Larger blocks make each block's garbage outlive V8's young generation (measured in perf-baselines.md). */
 const BLOCK_BYTES = 64 * 1024
 /** Output is buffered in memory up to about this many characters before a write. */
@@ -92,7 +108,7 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
   const pipeline = await pipelineFor(task)
   const counts = { in: 0, out: 0, filtered: 0, failed: 0 }
   const failures: FailedRecord[] = []
-  const encode = recordEncoder(task.output.format, task.output.columns, task.output.delimiter)
+  const encode = recordEncoder(task.output.format, task.output.columns, task.output.delimiter, task.output.quoting)
   const preview = task.preview ? { records: [] as Rec[], keys: [] as (string | null)[], routes: [] as (string | null)[] } : null
   const out = preview ? null : new BufferedFile(task.stagedPath + '.tmp')
   // The index: one line per output record with its byte length, its route and its dedupe key, for
@@ -197,6 +213,7 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
   } else {
     const header = task.header ?? []
     const width = header.length
+    const makeRecord = recordMaker(header)
     const csv: CsvParser = new CsvParser(
       { delimiter: task.input.delimiter, quote: task.input.quote },
       {
@@ -207,10 +224,7 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
             fail(line, 'read', 'FIELD_COUNT', `expected ${width} fields (as in the header), found ${fields.length}`, csv.lastRaw())
             return
           }
-          // No inherited keys (REC_PROTO): a column named __proto__ is data like any other.
-          const rec: Rec = Object.create(REC_PROTO)
-          for (let i = 0; i < width; i++) rec[header[i] as string] = fields[i]
-          handle(rec, line, () => csv.lastRaw())
+          handle(makeRecord(fields), line, () => csv.lastRaw())
         },
         malformed: (line, raw, message, code) => {
           if (counts.in >= limit) return

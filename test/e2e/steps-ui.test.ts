@@ -196,7 +196,7 @@ describe('aggregate, route and split in the editor', () => {
         kind: 'records',
         input: { folder: inDir, include: ['*.csv'], format: 'csv' },
         steps: [{ route: { by: 'upper(country)' } }],
-        output: { folder: join(data, 'per-country'), format: 'csv', split: { bytes: 1048576 } }
+        output: { folder: join(data, 'per-country'), format: 'csv', quoting: 'all', split: { bytes: 1048576 } }
       }
     })
     await page.goto(`${server.origin}/#/jobs/per-country/edit`)
@@ -204,6 +204,7 @@ describe('aggregate, route and split in the editor', () => {
     expect(await page.getByTestId('route-mode-by').isChecked()).toBe(true)
     expect(await page.getByTestId('route-by').inputValue()).toBe('upper(country)')
     expect(await page.getByTestId('split-size').inputValue()).toBe('1048576')
+    expect(await page.getByTestId('output-quoting').inputValue()).toBe('all')
     await roundTrip('per-country')
 
     await server.value('jobs.save', {

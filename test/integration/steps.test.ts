@@ -231,6 +231,18 @@ describe('dedupe past the keys held in memory', () => {
   })
 })
 
+describe('CSV quoting', () => {
+  it('"all" quotes every value and header of every part; the job check refuses it for JSON output', () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, 'in'))
+    writeFileSync(join(dir, 'in', 'x.csv'), 'id,name,note\n1,Ann,\n2,"Bob, Jr",says "hi"\n')
+    const { r } = run(dir, { ...routeJob([], { format: 'csv', quoting: 'all', split: { records: 1 } }), name: 'q' })
+    expect(r.outputs.map((o) => readFileSync(o.path, 'utf8'))).toEqual(['"id","name","note"\n"1","Ann",""\n', '"id","name","note"\n"2","Bob, Jr","says ""hi"""\n'])
+    const refused = cli(['run', writeJob(dir, routeJob([], { quoting: 'all' })), '--home', tempDir()])
+    expect(refused.stderr).toContain('output.quoting: applies to csv and tsv output only')
+  })
+})
+
 describe('split output', () => {
   it('cuts at N records into numbered parts that join to the unsplit output, each with its header', () => {
     const whole = ordersDir()

@@ -17,8 +17,8 @@ import { csvHeaderLine } from '../../workers/formats/encode'
 import { writeParquetOutput } from './parquet-output'
 
 /** What an output starts with: the header line of CSV, or the staged header row of a workbook or Parquet file. */
-export function outputHead(format: string, columns: readonly string[], delimiter: string): Buffer | null {
-  if (format === 'csv' || format === 'tsv') return Buffer.from(csvHeaderLine(columns, delimiter))
+export function outputHead(format: string, columns: readonly string[], delimiter: string, quoting?: 'needed' | 'all'): Buffer | null {
+  if (format === 'csv' || format === 'tsv') return Buffer.from(csvHeaderLine(columns, delimiter, quoting))
   if (format === 'xlsx' || format === 'parquet') return Buffer.from(JSON.stringify(columns) + '\n')
   return null
 }

@@ -325,7 +325,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         attempt,
         pipeline: { hash: loaded.hash, steps: job.steps, baseDir: loaded.baseDir },
         input: taskInput(job),
-        output: { format: job.output.format, delimiter: outputDelimiter(job), columns: columnsByFile.get(p.file_index) ?? [] },
+        output: { format: job.output.format, delimiter: outputDelimiter(job), columns: columnsByFile.get(p.file_index) ?? [], quoting: job.output.quoting },
         file: f.path,
         start: p.start,
         end: p.end,
@@ -872,7 +872,7 @@ function assemble(
       const wanted = new Set(fileIndexes)
       return parts.filter((p) => wanted.has(p.file_index))
     })()
-    const head = outputHead(job.output.format, columnsByFile.get(fileIndexes[0] as number) ?? [], delimiter)
+    const head = outputHead(job.output.format, columnsByFile.get(fileIndexes[0] as number) ?? [], delimiter, job.output.quoting)
     const sinkAt = (at: string, bufferBytes: number): OutputSink => new OutputSink({ path: at, runId, format: job.output.format, head, split, tmpOutputs, bufferBytes })
 
     if (aggregateStep) {
@@ -887,7 +887,7 @@ function assemble(
         }
         recordsOut += p.records_out ?? 0
       }
-      const encode = recordEncoder(job.output.format, summary.columns, delimiter)
+      const encode = recordEncoder(job.output.format, summary.columns, delimiter, job.output.quoting)
       const sink = sinkAt(path, 1 << 20)
       for (const row of summary.rows()) sink.record(Buffer.from(encode(row)))
       outputs.push(...sink.finish())

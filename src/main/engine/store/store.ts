@@ -2,8 +2,11 @@
 // change is one guarded UPDATE (`WHERE id = ? AND status = ?`) that reports whether it applied.
 import { hostname } from 'node:os'
 import type { FailedRecord } from '../../../shared/failures'
+import type BetterSqlite3 from 'better-sqlite3'
 import type { Db } from './open-db'
 import { canMove, type RunStatus } from '../run-states'
+
+type Statement = BetterSqlite3.Statement<unknown[], unknown>
 
 export interface RunRow {
   id: string
@@ -142,44 +145,57 @@ export class Store {
   onMove?: (runId: string, from: RunStatus, to: RunStatus, message: string | null) => void
   onJobsChanged?: (name: string) => void
 
+  /**
+   * Prepared statements by their SQL: preparing costs more than running most of these (a run
+   * over 2,000 small files runs a few of them per partition). Never for a statement read with
+   * .iterate(): one still open would be busy for the next call (failedRecords() prepares its own).
+   * The dynamic SQL of failedPage() has at most 16 forms, so the map stays small.
+   */
+  private readonly stmts = new Map<string, Statement>()
+
   constructor(readonly db: Db) {}
+
+  private stmt(sql: string): Statement {
+    let s = this.stmts.get(sql)
+    if (s === undefined) {
+      s = this.db.prepare(sql)
+      this.stmts.set(sql, s)
+    }
+    return s
+  }
 
   /** Jobs not deleted, by name, with their current version. */
   jobs(): (JobRow & { version: JobVersionRow })[] {
-    const rows = this.db.prepare('SELECT * FROM jobs WHERE deleted_at IS NULL AND current_version_id IS NOT NULL ORDER BY name').all() as JobRow[]
+    const rows = this.stmt('SELECT * FROM jobs WHERE deleted_at IS NULL AND current_version_id IS NOT NULL ORDER BY name').all() as JobRow[]
     return rows.map((j) => ({ ...j, version: this.jobVersion(j.current_version_id as number) }))
   }
 
   job(name: string): (JobRow & { version: JobVersionRow }) | undefined {
-    const j = this.db.prepare('SELECT * FROM jobs WHERE name = ? AND deleted_at IS NULL AND current_version_id IS NOT NULL').get(name) as JobRow | undefined
+    const j = this.stmt('SELECT * FROM jobs WHERE name = ? AND deleted_at IS NULL AND current_version_id IS NOT NULL').get(name) as JobRow | undefined
     return j ? { ...j, version: this.jobVersion(j.current_version_id as number) } : undefined
   }
 
   deleteJob(name: string): boolean {
-    const r = this.db.prepare('UPDATE jobs SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL').run(Date.now(), name)
+    const r = this.stmt('UPDATE jobs SET deleted_at = ? WHERE name = ? AND deleted_at IS NULL').run(Date.now(), name)
     if (r.changes) this.onJobsChanged?.(name)
     return r.changes === 1
   }
 
   /** Finished runs of a job, newest first. */
   finishedRuns(jobId: number, limit: number): RunRow[] {
-    return this.db
-      .prepare("SELECT * FROM runs WHERE job_id = ? AND status IN ('succeeded', 'partial', 'failed', 'cancelled') ORDER BY created_at DESC LIMIT ?")
-      .all(jobId, limit) as RunRow[]
+    return this.stmt("SELECT * FROM runs WHERE job_id = ? AND status IN ('succeeded', 'partial', 'failed', 'cancelled') ORDER BY created_at DESC LIMIT ?").all(jobId, limit) as RunRow[]
   }
 
   lastRun(jobId: number): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM runs WHERE job_id = ? ORDER BY created_at DESC, id DESC LIMIT 1').get(jobId) as RunRow | undefined
+    return this.stmt('SELECT * FROM runs WHERE job_id = ? ORDER BY created_at DESC, id DESC LIMIT 1').get(jobId) as RunRow | undefined
   }
 
   runsOfJob(jobId: number, limit: number): (RunRow & { job: string })[] {
-    return this.db
-      .prepare('SELECT r.*, j.name AS job FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.job_id = ? ORDER BY r.created_at DESC, r.id DESC LIMIT ?')
-      .all(jobId, limit) as (RunRow & { job: string })[]
+    return this.stmt('SELECT r.*, j.name AS job FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.job_id = ? ORDER BY r.created_at DESC, r.id DESC LIMIT ?').all(jobId, limit) as (RunRow & { job: string })[]
   }
 
   metrics(runId: string): { second: number; records: number; bytes: number; busy_workers: number; queued: number; rss: number }[] {
-    return this.db.prepare('SELECT * FROM run_metrics WHERE run_id = ? ORDER BY second').all(runId) as never
+    return this.stmt('SELECT * FROM run_metrics WHERE run_id = ? ORDER BY second').all(runId) as never
   }
 
   /** A page of failed records in file and line order, optionally by code and searched in message and raw text. */
@@ -198,14 +214,12 @@ export class Store {
       args.push(like, like)
     }
     const w = where.join(' AND ')
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM failed_records f WHERE ${w}`).get(...args) as { n: number }).n
-    const rows = this.db
-      .prepare(
-        `SELECT rf.rel_path AS file, f.line, f.step, f.code, f.message, f.raw
+    const total = (this.stmt(`SELECT COUNT(*) AS n FROM failed_records f WHERE ${w}`).get(...args) as { n: number }).n
+    const rows = this.stmt(
+      `SELECT rf.rel_path AS file, f.line, f.step, f.code, f.message, f.raw
          FROM failed_records f JOIN run_files rf ON rf.run_id = f.run_id AND rf.file_index = f.file_index
          WHERE ${w} ORDER BY f.file_index, f.line, f.id LIMIT ? OFFSET ?`
-      )
-      .all(...args, opts.limit, opts.offset) as { file: string; line: number; step: string; code: string; message: string; raw: string }[]
+    ).all(...args, opts.limit, opts.offset) as { file: string; line: number; step: string; code: string; message: string; raw: string }[]
     return { total, rows }
   }
 
@@ -213,21 +227,17 @@ export class Store {
   saveJobVersion(name: string, hash: string, definition: string, baseDir: string, sourceFile: string | null, makeCurrent = true): JobVersionRow {
     const now = Date.now()
     return this.db.transaction(() => {
-      this.db.prepare('INSERT INTO jobs (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING').run(name, now)
-      const job = this.db.prepare('SELECT id FROM jobs WHERE name = ?').get(name) as { id: number }
-      const existing = this.db.prepare('SELECT id FROM job_versions WHERE job_id = ? AND hash = ?').get(job.id, hash) as { id: number } | undefined
+      this.stmt('INSERT INTO jobs (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING').run(name, now)
+      const job = this.stmt('SELECT id FROM jobs WHERE name = ?').get(name) as { id: number }
+      const existing = this.stmt('SELECT id FROM job_versions WHERE job_id = ? AND hash = ?').get(job.id, hash) as { id: number } | undefined
       if (!existing) {
-        const next = (this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM job_versions WHERE job_id = ?').get(job.id) as { v: number }).v
-        this.db
-          .prepare('INSERT INTO job_versions (job_id, version, hash, definition, base_dir, source_file, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(job.id, next, hash, definition, baseDir, sourceFile, now)
+        const next = (this.stmt('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM job_versions WHERE job_id = ?').get(job.id) as { v: number }).v
+        this.stmt('INSERT INTO job_versions (job_id, version, hash, definition, base_dir, source_file, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(job.id, next, hash, definition, baseDir, sourceFile, now)
       }
-      const version = this.db
-        .prepare('SELECT v.*, j.name FROM job_versions v JOIN jobs j ON j.id = v.job_id WHERE v.job_id = ? AND v.hash = ?')
-        .get(job.id, hash) as JobVersionRow
+      const version = this.stmt('SELECT v.*, j.name FROM job_versions v JOIN jobs j ON j.id = v.job_id WHERE v.job_id = ? AND v.hash = ?').get(job.id, hash) as JobVersionRow
       // The version a run (or a save) used becomes the job's current one; saving undeletes.
       if (makeCurrent) {
-        this.db.prepare('UPDATE jobs SET current_version_id = ?, deleted_at = NULL WHERE id = ?').run(version.id, job.id)
+        this.stmt('UPDATE jobs SET current_version_id = ?, deleted_at = NULL WHERE id = ?').run(version.id, job.id)
         this.onJobsChanged?.(name)
       }
       return version
@@ -235,7 +245,7 @@ export class Store {
   }
 
   jobVersion(id: number): JobVersionRow {
-    return this.db.prepare('SELECT v.*, j.name FROM job_versions v JOIN jobs j ON j.id = v.job_id WHERE v.id = ?').get(id) as JobVersionRow
+    return this.stmt('SELECT v.*, j.name FROM job_versions v JOIN jobs j ON j.id = v.job_id WHERE v.id = ?').get(id) as JobVersionRow
   }
 
   /**
@@ -244,57 +254,51 @@ export class Store {
    */
   createRun(id: string, version: JobVersionRow, opts: { trigger?: RunTrigger; selection?: RunSelection | null } = {}): void {
     const now = Date.now()
-    this.db
-      .prepare(
-        'INSERT INTO runs (id, job_id, job_version_id, status, created_at, owner_pid, owner_host, heartbeat_at, trigger, selection) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
-      )
-      .run(id, version.job_id, version.id, 'queued', now, process.pid, hostname(), now, JSON.stringify(opts.trigger ?? { kind: 'manual' }), opts.selection ? JSON.stringify(opts.selection) : null)
+    this.stmt(
+      'INSERT INTO runs (id, job_id, job_version_id, status, created_at, owner_pid, owner_host, heartbeat_at, trigger, selection) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+    ).run(id, version.job_id, version.id, 'queued', now, process.pid, hostname(), now, JSON.stringify(opts.trigger ?? { kind: 'manual' }), opts.selection ? JSON.stringify(opts.selection) : null)
   }
 
   run(id: string): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined
+    return this.stmt('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined
   }
 
   runs(limit = 100): (RunRow & { job: string })[] {
-    return this.db
-      .prepare('SELECT r.*, j.name AS job FROM runs r JOIN jobs j ON j.id = r.job_id ORDER BY r.created_at DESC, r.id DESC LIMIT ?')
-      .all(limit) as (RunRow & { job: string })[]
+    return this.stmt('SELECT r.*, j.name AS job FROM runs r JOIN jobs j ON j.id = r.job_id ORDER BY r.created_at DESC, r.id DESC LIMIT ?').all(limit) as (RunRow & { job: string })[]
   }
 
   /** Guarded state change; false if the run was not in `from` (someone else moved it). */
   move(id: string, from: RunStatus, to: RunStatus, fields: { message?: string | null } = {}): boolean {
     if (!canMove(from, to)) throw new Error(`a run cannot go from ${from} to ${to}`)
     const terminal = to === 'succeeded' || to === 'partial' || to === 'failed' || to === 'cancelled'
-    const r = this.db
-      .prepare(
-        `UPDATE runs SET status = ?, message = CASE WHEN ? = 'running' THEN ? ELSE COALESCE(?, message) END,
+    const r = this.stmt(
+      `UPDATE runs SET status = ?, message = CASE WHEN ? = 'running' THEN ? ELSE COALESCE(?, message) END,
            started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,
            finished_at = CASE WHEN ? THEN ? ELSE finished_at END
          WHERE id = ? AND status = ?`
-      )
-      .run(to, to, fields.message ?? null, fields.message ?? null, to, Date.now(), terminal ? 1 : 0, Date.now(), id, from)
+    ).run(to, to, fields.message ?? null, fields.message ?? null, to, Date.now(), terminal ? 1 : 0, Date.now(), id, from)
     if (r.changes === 1) this.onMove?.(id, from, to, fields.message ?? null)
     return r.changes === 1
   }
 
   /** Take ownership of a run: a new epoch fences off any older owner. */
   claim(id: string, pid: number, host: string): number {
-    this.db.prepare('UPDATE runs SET owner_pid = ?, owner_host = ?, heartbeat_at = ?, epoch = epoch + 1 WHERE id = ?').run(pid, host, Date.now(), id)
-    return (this.db.prepare('SELECT epoch FROM runs WHERE id = ?').get(id) as { epoch: number }).epoch
+    this.stmt('UPDATE runs SET owner_pid = ?, owner_host = ?, heartbeat_at = ?, epoch = epoch + 1 WHERE id = ?').run(pid, host, Date.now(), id)
+    return (this.stmt('SELECT epoch FROM runs WHERE id = ?').get(id) as { epoch: number }).epoch
   }
 
   ownsRun(id: string, epoch: number): boolean {
-    const row = this.db.prepare('SELECT epoch FROM runs WHERE id = ?').get(id) as { epoch: number } | undefined
+    const row = this.stmt('SELECT epoch FROM runs WHERE id = ?').get(id) as { epoch: number } | undefined
     return row?.epoch === epoch
   }
 
   heartbeat(id: string, epoch: number): void {
-    this.db.prepare('UPDATE runs SET heartbeat_at = ? WHERE id = ? AND epoch = ?').run(Date.now(), id, epoch)
+    this.stmt('UPDATE runs SET heartbeat_at = ? WHERE id = ? AND epoch = ?').run(Date.now(), id, epoch)
   }
 
   /** Runs that claim to be active; the engine checks whether their owner still lives. */
   activeRuns(): RunRow[] {
-    return this.db.prepare("SELECT * FROM runs WHERE status IN ('queued', 'running', 'paused')").all() as RunRow[]
+    return this.stmt("SELECT * FROM runs WHERE status IN ('queued', 'running', 'paused')").all() as RunRow[]
   }
 
   /**
@@ -308,48 +312,44 @@ export class Store {
     fileFailures: { fileIndex: number; failure: FailedRecord }[]
   ): void {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM partitions WHERE run_id = ?').run(runId)
-      this.db.prepare('DELETE FROM failed_records WHERE run_id = ?').run(runId)
-      this.db.prepare('DELETE FROM run_files WHERE run_id = ?').run(runId)
-      this.db.prepare('UPDATE runs SET records_in = 0, records_out = 0, filtered = 0, deduped = 0, failed = 0 WHERE id = ?').run(runId)
-      const f = this.db.prepare('INSERT INTO run_files (run_id, file_index, path, rel_path, size, mtime_ms, sha256, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      this.stmt('DELETE FROM partitions WHERE run_id = ?').run(runId)
+      this.stmt('DELETE FROM failed_records WHERE run_id = ?').run(runId)
+      this.stmt('DELETE FROM run_files WHERE run_id = ?').run(runId)
+      this.stmt('UPDATE runs SET records_in = 0, records_out = 0, filtered = 0, deduped = 0, failed = 0 WHERE id = ?').run(runId)
+      const f = this.stmt('INSERT INTO run_files (run_id, file_index, path, rel_path, size, mtime_ms, sha256, header) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       for (const x of files) f.run(runId, x.file_index, x.path, x.rel_path, x.size, x.mtime_ms, x.sha256, x.header)
-      const p = this.db.prepare('INSERT INTO partitions (run_id, idx, file_index, start, end, first_line, last_of_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      const p = this.stmt('INSERT INTO partitions (run_id, idx, file_index, start, end, first_line, last_of_file) VALUES (?, ?, ?, ?, ?, ?, ?)')
       for (const x of parts) p.run(runId, x.idx, x.file_index, x.start, x.end, x.first_line, x.last_of_file)
-      const ff = this.db.prepare(
+      const ff = this.stmt(
         'INSERT INTO failed_records (run_id, partition_idx, file_index, line, step, code, message, pattern, raw) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?)'
       )
       for (const { fileIndex, failure: f } of fileFailures) ff.run(runId, fileIndex, f.line, f.step, f.code, f.message, messagePattern(f.message), f.raw)
-      this.db.prepare('UPDATE runs SET records_in = ?, failed = ? WHERE id = ?').run(fileFailures.length, fileFailures.length, runId)
+      this.stmt('UPDATE runs SET records_in = ?, failed = ? WHERE id = ?').run(fileFailures.length, fileFailures.length, runId)
       const total = files.reduce((s, x) => s + x.size, 0)
-      this.db.prepare('UPDATE runs SET planned = 1, bytes_total = ? WHERE id = ?').run(total, runId)
+      this.stmt('UPDATE runs SET planned = 1, bytes_total = ? WHERE id = ?').run(total, runId)
     })()
   }
 
   files(runId: string): RunFileRow[] {
-    return this.db.prepare('SELECT * FROM run_files WHERE run_id = ? ORDER BY file_index').all(runId) as RunFileRow[]
+    return this.stmt('SELECT * FROM run_files WHERE run_id = ? ORDER BY file_index').all(runId) as RunFileRow[]
   }
 
   /** Live partitions in output order: by file, then by position in the file. */
   partitions(runId: string): PartitionRow[] {
-    return this.db
-      .prepare("SELECT * FROM partitions WHERE run_id = ? AND state != 'superseded' ORDER BY file_index, start")
-      .all(runId) as PartitionRow[]
+    return this.stmt("SELECT * FROM partitions WHERE run_id = ? AND state != 'superseded' ORDER BY file_index, start").all(runId) as PartitionRow[]
   }
 
   /** How many live partitions a run has, committed and pending: counted in SQL, for frequent progress. */
   partitionProgress(runId: string): { total: number; done: number; pending: number } {
-    const r = this.db
-      .prepare(
-        `SELECT COUNT(*) AS total, COALESCE(SUM(state = 'committed'), 0) AS done, COALESCE(SUM(state = 'pending'), 0) AS pending
+    const r = this.stmt(
+      `SELECT COUNT(*) AS total, COALESCE(SUM(state = 'committed'), 0) AS done, COALESCE(SUM(state = 'pending'), 0) AS pending
          FROM partitions WHERE run_id = ? AND state != 'superseded'`
-      )
-      .get(runId) as { total: number; done: number; pending: number }
+    ).get(runId) as { total: number; done: number; pending: number }
     return r
   }
 
   partition(runId: string, idx: number): PartitionRow | undefined {
-    return this.db.prepare('SELECT * FROM partitions WHERE run_id = ? AND idx = ?').get(runId, idx) as PartitionRow | undefined
+    return this.stmt('SELECT * FROM partitions WHERE run_id = ? AND idx = ?').get(runId, idx) as PartitionRow | undefined
   }
 
   /**
@@ -365,20 +365,17 @@ export class Store {
     r: { counts: { in: number; out: number; filtered: number; failed: number }; failures: FailedRecord[]; stagedBytes: number; keysBytes: number; durationMs: number }
   ): boolean {
     if (!this.ownsRun(runId, epoch)) return false
-    const changed = this.db
-      .prepare(
-        `UPDATE partitions SET state = 'committed', staged_bytes = ?, keys_bytes = ?, records_in = ?, records_out = ?,
+    const changed = this.stmt(
+      `UPDATE partitions SET state = 'committed', staged_bytes = ?, keys_bytes = ?, records_in = ?, records_out = ?,
            filtered = ?, failed = ?, duration_ms = ?, committed_at = ?, in_flight = 0
          WHERE run_id = ? AND idx = ? AND state = 'pending'`
-      )
-      .run(r.stagedBytes, r.keysBytes, r.counts.in, r.counts.out, r.counts.filtered, r.counts.failed, r.durationMs, Date.now(), runId, idx)
+    ).run(r.stagedBytes, r.keysBytes, r.counts.in, r.counts.out, r.counts.filtered, r.counts.failed, r.durationMs, Date.now(), runId, idx)
     if (changed.changes !== 1) return false
-    const ins = this.db.prepare(
+    const ins = this.stmt(
       'INSERT INTO failed_records (run_id, partition_idx, file_index, line, step, code, message, pattern, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
     )
     for (const f of r.failures) ins.run(runId, idx, fileIndex, f.line, f.step, f.code, f.message, messagePattern(f.message), f.raw)
-    this.db
-      .prepare('UPDATE runs SET records_in = records_in + ?, records_out = records_out + ?, filtered = filtered + ?, failed = failed + ? WHERE id = ?')
+    this.stmt('UPDATE runs SET records_in = records_in + ?, records_out = records_out + ?, filtered = filtered + ?, failed = failed + ? WHERE id = ?')
       .run(r.counts.in, r.counts.out, r.counts.filtered, r.counts.failed, runId)
     return true
   }
@@ -388,13 +385,13 @@ export class Store {
    * (an abort in a worker) is still counted, so the partition can be set aside after a few.
    */
   startAttempt(runId: string, idx: number, solo: boolean): number {
-    this.db.prepare('UPDATE partitions SET attempts = attempts + 1, in_flight = 1, solo = ? WHERE run_id = ? AND idx = ?').run(solo ? 1 : 0, runId, idx)
-    return (this.db.prepare('SELECT attempts FROM partitions WHERE run_id = ? AND idx = ?').get(runId, idx) as { attempts: number }).attempts
+    this.stmt('UPDATE partitions SET attempts = attempts + 1, in_flight = 1, solo = ? WHERE run_id = ? AND idx = ?').run(solo ? 1 : 0, runId, idx)
+    return (this.stmt('SELECT attempts FROM partitions WHERE run_id = ? AND idx = ?').get(runId, idx) as { attempts: number }).attempts
   }
 
   /** The attempt ended inside this process (with a result or an error it caught). */
   endAttempt(runId: string, idx: number): void {
-    this.db.prepare('UPDATE partitions SET in_flight = 0 WHERE run_id = ? AND idx = ?').run(runId, idx)
+    this.stmt('UPDATE partitions SET in_flight = 0 WHERE run_id = ? AND idx = ?').run(runId, idx)
   }
 
   /**
@@ -404,14 +401,12 @@ export class Store {
    * the process down while alone is set aside.
    */
   chargeProcessDeath(runId: string): number {
-    return this.db
-      .prepare("UPDATE partitions SET solo_deaths = solo_deaths + solo, suspect = 1, in_flight = 0, solo = 0 WHERE run_id = ? AND in_flight = 1 AND state = 'pending'")
-      .run(runId).changes
+    return this.stmt("UPDATE partitions SET solo_deaths = solo_deaths + solo, suspect = 1, in_flight = 0, solo = 0 WHERE run_id = ? AND in_flight = 1 AND state = 'pending'").run(runId).changes
   }
 
   recordAttemptFailure(runId: string, idx: number, error: string): void {
-    this.db.prepare('UPDATE partitions SET last_error = ? WHERE run_id = ? AND idx = ?').run(error, runId, idx)
-    this.db.prepare('UPDATE runs SET retries = retries + 1 WHERE id = ?').run(runId)
+    this.stmt('UPDATE partitions SET last_error = ? WHERE run_id = ? AND idx = ?').run(error, runId, idx)
+    this.stmt('UPDATE runs SET retries = retries + 1 WHERE id = ?').run(runId)
   }
 
   /**
@@ -421,25 +416,20 @@ export class Store {
   replanTail(runId: string, epoch: number, fileIndex: number, start: number): PartitionRow | undefined {
     return this.db.transaction(() => {
       if (!this.ownsRun(runId, epoch)) return undefined
-      const tail = this.db
-        .prepare("SELECT * FROM partitions WHERE run_id = ? AND file_index = ? AND start >= ? AND state != 'superseded' ORDER BY start")
-        .all(runId, fileIndex, start) as PartitionRow[]
+      const tail = this.stmt("SELECT * FROM partitions WHERE run_id = ? AND file_index = ? AND start >= ? AND state != 'superseded' ORDER BY start").all(runId, fileIndex, start) as PartitionRow[]
       const first = tail[0]
       const last = tail[tail.length - 1]
       if (!first || !last || first.start !== start) return undefined
       for (const p of tail) {
         if (p.state === 'committed') {
-          this.db
-            .prepare('UPDATE runs SET records_in = records_in - ?, records_out = records_out - ?, filtered = filtered - ?, failed = failed - ? WHERE id = ?')
+          this.stmt('UPDATE runs SET records_in = records_in - ?, records_out = records_out - ?, filtered = filtered - ?, failed = failed - ? WHERE id = ?')
             .run(p.records_in ?? 0, p.records_out ?? 0, p.filtered ?? 0, p.failed ?? 0, runId)
-          this.db.prepare('DELETE FROM failed_records WHERE run_id = ? AND partition_idx = ?').run(runId, p.idx)
+          this.stmt('DELETE FROM failed_records WHERE run_id = ? AND partition_idx = ?').run(runId, p.idx)
         }
-        this.db.prepare("UPDATE partitions SET state = 'superseded' WHERE run_id = ? AND idx = ?").run(runId, p.idx)
+        this.stmt("UPDATE partitions SET state = 'superseded' WHERE run_id = ? AND idx = ?").run(runId, p.idx)
       }
-      const next = (this.db.prepare('SELECT MAX(idx) + 1 AS n FROM partitions WHERE run_id = ?').get(runId) as { n: number }).n
-      this.db
-        .prepare('INSERT INTO partitions (run_id, idx, file_index, start, end, first_line, last_of_file) VALUES (?, ?, ?, ?, ?, ?, 1)')
-        .run(runId, next, fileIndex, start, last.end, first.first_line)
+      const next = (this.stmt('SELECT MAX(idx) + 1 AS n FROM partitions WHERE run_id = ?').get(runId) as { n: number }).n
+      this.stmt('INSERT INTO partitions (run_id, idx, file_index, start, end, first_line, last_of_file) VALUES (?, ?, ?, ?, ?, ?, 1)').run(runId, next, fileIndex, start, last.end, first.first_line)
       return this.partition(runId, next)
     })()
   }
@@ -448,11 +438,10 @@ export class Store {
   resetPartition(runId: string, p: PartitionRow): void {
     this.db.transaction(() => {
       if (p.state !== 'committed') return
-      this.db
-        .prepare('UPDATE runs SET records_in = records_in - ?, records_out = records_out - ?, filtered = filtered - ?, failed = failed - ? WHERE id = ?')
+      this.stmt('UPDATE runs SET records_in = records_in - ?, records_out = records_out - ?, filtered = filtered - ?, failed = failed - ? WHERE id = ?')
         .run(p.records_in ?? 0, p.records_out ?? 0, p.filtered ?? 0, p.failed ?? 0, runId)
-      this.db.prepare('DELETE FROM failed_records WHERE run_id = ? AND partition_idx = ?').run(runId, p.idx)
-      this.db.prepare("UPDATE partitions SET state = 'pending' WHERE run_id = ? AND idx = ?").run(runId, p.idx)
+      this.stmt('DELETE FROM failed_records WHERE run_id = ? AND partition_idx = ?').run(runId, p.idx)
+      this.stmt("UPDATE partitions SET state = 'pending' WHERE run_id = ? AND idx = ?").run(runId, p.idx)
     })()
   }
 
@@ -460,40 +449,35 @@ export class Store {
   commitRun(runId: string, epoch: number, deduped: number, outputs: Omit<OutputRow, 'run_id'>[], status: 'succeeded' | 'partial', stats: { peakRss: number; cpuMs: number }): boolean {
     return this.db.transaction(() => {
       if (!this.ownsRun(runId, epoch)) return false
-      this.db.prepare('DELETE FROM outputs WHERE run_id = ?').run(runId)
-      const ins = this.db.prepare('INSERT INTO outputs (run_id, path, records, bytes, sha256) VALUES (?, ?, ?, ?, ?)')
+      this.stmt('DELETE FROM outputs WHERE run_id = ?').run(runId)
+      const ins = this.stmt('INSERT INTO outputs (run_id, path, records, bytes, sha256) VALUES (?, ?, ?, ?, ?)')
       for (const o of outputs) ins.run(runId, o.path, o.records, o.bytes, o.sha256)
-      this.db.prepare('UPDATE runs SET deduped = ?, peak_rss = ?, cpu_ms = ? WHERE id = ?').run(deduped, stats.peakRss, stats.cpuMs, runId)
+      this.stmt('UPDATE runs SET deduped = ?, peak_rss = ?, cpu_ms = ? WHERE id = ?').run(deduped, stats.peakRss, stats.cpuMs, runId)
       if (!this.move(runId, 'running', status)) throw new Error(`run ${runId} is no longer running`)
       // The ledger: every input file version this run processed (files refused whole are not, so
       // the next incremental run tries them again).
-      this.db
-        .prepare(
-          `INSERT OR REPLACE INTO ledger (job_id, rel_path, path, size, mtime_ms, sha256, run_id, processed_at)
+      this.stmt(
+        `INSERT OR REPLACE INTO ledger (job_id, rel_path, path, size, mtime_ms, sha256, run_id, processed_at)
            SELECT r.job_id, f.rel_path, f.path, f.size, f.mtime_ms, f.sha256, r.id, ?
            FROM run_files f JOIN runs r ON r.id = f.run_id
            WHERE f.run_id = ? AND f.sha256 <> '' AND COALESCE(json_extract(r.trigger, '$.kind'), '') <> 'rerun' AND NOT EXISTS (
              SELECT 1 FROM failed_records x WHERE x.run_id = f.run_id AND x.file_index = f.file_index AND x.partition_idx IS NULL)`
-        )
-        .run(Date.now(), runId)
+      ).run(Date.now(), runId)
       return true
     })()
   }
 
   outputs(runId: string): OutputRow[] {
-    return this.db.prepare('SELECT * FROM outputs WHERE run_id = ? ORDER BY rowid').all(runId) as OutputRow[]
+    return this.stmt('SELECT * FROM outputs WHERE run_id = ? ORDER BY rowid').all(runId) as OutputRow[]
   }
 
   recordMetrics(runId: string, second: number, m: { records: number; bytes: number; busy: number; queued: number; rss: number }): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO run_metrics (run_id, second, records, bytes, busy_workers, queued, rss) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(runId, second, m.records, m.bytes, m.busy, m.queued, m.rss)
+    this.stmt('INSERT OR REPLACE INTO run_metrics (run_id, second, records, bytes, busy_workers, queued, rss) VALUES (?, ?, ?, ?, ?, ?, ?)').run(runId, second, m.records, m.bytes, m.busy, m.queued, m.rss)
   }
 
   /** Failed records grouped by step, code and message pattern, each with its count and its first record in input order. */
   failureGroups(runId: string): FailureGroup[] {
-    return this.db
-      .prepare(
+    return this.stmt(
         `WITH ranked AS (
            SELECT f.*, COUNT(*) OVER g AS count,
                   ROW_NUMBER() OVER (PARTITION BY f.code, f.step, f.pattern ORDER BY f.file_index, f.line, f.id) AS rn

@@ -484,6 +484,15 @@ export function JobEditorScreen(props: { editName?: string }): React.JSX.Element
                   <option value="parquet">Parquet (.parquet)</option>
                 </select>
               </label>
+              {(draft.outputFormat === 'csv' || draft.outputFormat === 'tsv') && (
+                <label className="field">
+                  <span>Quotes around values</span>
+                  <select value={draft.quoting || 'needed'} onChange={(e) => setDraft((d) => ({ ...d, quoting: e.target.value as JobDraft['quoting'] }))} data-testid="output-quoting">
+                    <option value="needed">Only where needed (like spreadsheets)</option>
+                    <option value="all">Around every value</option>
+                  </select>
+                </label>
+              )}
               <label className="field">
                 <span>Files written</span>
                 <select value={draft.layout} onChange={(e) => setDraft((d) => ({ ...d, layout: e.target.value as JobDraft['layout'] }))} data-testid="output-layout">

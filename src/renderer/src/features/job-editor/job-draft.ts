@@ -130,6 +130,8 @@ export interface JobDraft {
   outputFolderEdited: boolean
   outputFormat: OutputFormat
   layout: 'per-input' | 'merged'
+  /** CSV/TSV quoting as in the job ('' when the job does not say: quoted when needed). */
+  quoting: '' | 'needed' | 'all'
   /** Output split, as typed: at most this many records / this size per output file; '' for no limit. */
   splitRecords: string
   splitSize: string
@@ -185,6 +187,7 @@ export function emptyDraft(): JobDraft {
     outputFolderEdited: false,
     outputFormat: 'jsonl',
     layout: 'per-input',
+    quoting: '',
     splitRecords: '',
     splitSize: '',
     maxFailedRecords: '',
@@ -525,6 +528,8 @@ function recordsDraftToJob(draft: JobDraft): Record<string, unknown> {
 
   const output: Record<string, unknown> = { ...baseOutput, folder: draft.outputFolder, format: draft.outputFormat, layout: draft.layout }
   if (draft.outputFormat !== 'csv' && draft.outputFormat !== 'tsv') delete output.delimiter
+  if ((draft.outputFormat === 'csv' || draft.outputFormat === 'tsv') && draft.quoting) output.quoting = draft.quoting
+  else delete output.quoting
   const split = splitToJson(draft)
   if (split) output.split = split
   else delete output.split
@@ -659,6 +664,7 @@ export function draftFromJob(definition: unknown, baseDir: string): JobDraft {
     outputFormat:
       output.format === 'csv' || output.format === 'tsv' || output.format === 'json' || output.format === 'xlsx' || output.format === 'parquet' ? output.format : 'jsonl',
     layout: output.layout === 'merged' ? 'merged' : 'per-input',
+    quoting: output.quoting === 'all' || output.quoting === 'needed' ? output.quoting : '',
     splitRecords: text(split.records),
     splitSize: text(split.bytes),
     maxFailedRecords: text(policy.maxFailedRecords),
