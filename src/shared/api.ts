@@ -140,7 +140,8 @@ export interface InputPreview {
   format: 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'
   delimiter: string
   header: boolean
-  encoding: 'utf8' | 'latin1' | 'windows-1252'
+  /** utf16le / utf16be: the first file is UTF-16 (Excel's "Unicode Text"), told by its byte order mark. */
+  encoding: 'utf8' | 'latin1' | 'windows-1252' | 'utf16le' | 'utf16be'
   columns: ColumnPreview[]
   /** The first rows of the first file, as text. */
   rows: string[][]
@@ -200,7 +201,7 @@ export const methods = {
     include: z.array(z.string()).optional(),
     format: z.enum(['csv', 'tsv', 'jsonl', 'json', 'xlsx']).optional(),
     delimiter: z.string().length(1).optional(),
-    encoding: z.enum(['utf8', 'latin1', 'windows-1252']).optional(),
+    encoding: z.enum(['utf8', 'latin1', 'windows-1252', 'utf16le', 'utf16be']).optional(),
     header: z.boolean().optional(),
     /** xlsx: the sheet to show, by name or position (1 is the first); default the first. */
     sheet: z.union([z.string().min(1), z.number().int().min(1)]).optional(),

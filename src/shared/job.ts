@@ -154,7 +154,14 @@ export const OUTPUT_FORMATS = ['csv', 'tsv', 'jsonl', 'json', 'xlsx', 'parquet']
  * a zip's signature are zips.
  */
 export const COMPRESSIONS = ['auto', 'gzip', 'zip', 'none'] as const
-export const ENCODINGS = ['utf8', 'latin1', 'windows-1252'] as const
+/** utf16le / utf16be: for UTF-16 files without a byte order mark (a file that has one is read as UTF-16 whatever this says). */
+export const ENCODINGS = ['utf8', 'latin1', 'windows-1252', 'utf16le', 'utf16be'] as const
+/** Spellings of an encoding that mean one of ENCODINGS ("utf-8" as most programs write it). */
+const ENCODING_ALIASES = new Map<unknown, (typeof ENCODINGS)[number]>([
+  ['utf-8', 'utf8'],
+  ['utf-16le', 'utf16le'],
+  ['utf-16be', 'utf16be']
+])
 
 /** When a job runs by itself. A job may have several triggers; each due time runs at most once. */
 export const triggerSchema = z.strictObject({
@@ -188,7 +195,7 @@ export const jobSchema = z.strictObject({
     /** CSV: one character. Default ',' for csv and tab for tsv. */
     delimiter: z.string().length(1).optional(),
     quote: z.string().length(1).default('"'),
-    encoding: z.preprocess((v) => (v === 'utf-8' ? 'utf8' : v), z.enum(ENCODINGS)).default('utf8'),
+    encoding: z.preprocess((v) => ENCODING_ALIASES.get(v) ?? v, z.enum(ENCODINGS)).default('utf8'),
     /** CSV: the first row names the columns. Without a header, columns are named column1, column2... */
     header: z.boolean().default(true),
     /** Compressed inputs (.gz, .zip) are read as they stream, never unpacked to disk. */

@@ -20,7 +20,8 @@ export interface PartitionTask {
     format: 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'
     delimiter: string
     quote: string
-    encoding: 'utf8' | 'latin1' | 'windows-1252'
+    /** utf16le / utf16be, or a UTF-16 byte order mark at the file's start: the file is one partition, read from its start (see utf16.ts). */
+    encoding: 'utf8' | 'latin1' | 'windows-1252' | 'utf16le' | 'utf16be'
     /** The job's input.compression (absent: auto). A compressed file is one partition, read from its start. */
     compression?: 'auto' | 'gzip' | 'zip' | 'none'
     /** xlsx: the job's input.sheet (absent: the first sheet). */

@@ -1,9 +1,10 @@
 // Running jobs through the real CLI in tests, and reading what a run stored: the run's JSON
 // result, and its failed records straight from the SQLite file.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { cli, lastJson, tempDir, writeJob, type RunJson } from './cli'
+import { expect } from 'vitest'
+import { cli, crashThenResume, lastJson, tempDir, treeHashes, writeJob, type RunJson } from './cli'
 
 export interface Failure {
   file: string
@@ -49,4 +50,26 @@ export function dirWith(files: Record<string, string | Buffer>): string {
     writeFileSync(join(dir, 'in', name), content)
   }
   return dir
+}
+
+export interface Reference {
+  counts: RunJson['counts']
+  /** The uninterrupted run's output folder: relative path → sha256. */
+  outputs: Record<string, string>
+  failures: Failure[]
+}
+
+/**
+ * Run `job` over `dir` killed at `point`, then resume it, and check it against the uninterrupted
+ * run: nothing under a final name after the kill that differs from the reference, the same
+ * counts, byte-identical outputs, the same failed records, and no staging left behind.
+ */
+export function expectResumedLikeReference(dir: string, job: unknown, point: string, ref: Reference, order: 'line' | 'stored' = 'line'): void {
+  const c = crashThenResume(dir, job, point)
+  for (const [name, hash] of Object.entries(c.afterKill)) expect(hash, `${name} after a crash at ${point}`).toBe(ref.outputs[name])
+  expect(c.resumed.stderr, point).toBe('')
+  expect(c.result.counts, point).toEqual(ref.counts)
+  expect(treeHashes(join(dir, 'out')), point).toEqual(ref.outputs)
+  expect(failures(c.home, c.runId, order), point).toEqual(ref.failures)
+  expect(existsSync(join(c.home, 'staging', c.runId)), point).toBe(false)
 }

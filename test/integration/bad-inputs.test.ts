@@ -382,11 +382,13 @@ group(
 )
 
 // ---------------------------------------------------------------------------------------------
-// Files that are not UTF-8 text: refused as a whole with a reason (6.4 #2, #19), never mojibake,
-// never one failed record per "line" of binary.
+// Files that are not UTF-8 text: UTF-16 with a byte order mark is read (utf16.ts); binary files
+// and BOM-less UTF-16 are refused as a whole with a reason (6.4 #2, #19), never mojibake, never
+// one failed record per "line" of binary.
 
 const utf16le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('id,v\r\n1,a\r\n2,b\r\n', 'utf16le')])
 const utf16be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('id,v\r\n1,a\r\n2,b\r\n', 'utf16le').swap16()])
+const utf16leNoBom = Buffer.from('id,v\r\n1,a\r\n2,b\r\n', 'utf16le')
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), b('\x00\x00\x00\rIHDR'), pseudoRandomBytes(4096, mulberry32(5)), b('IEND\xaeB`\x82')])
 const refused = (message: RegExp): NonNullable<Case['failed']> => [{ line: 1, code: ['FILE_UNREADABLE', 'ENCODING_ERROR'], message }]
 const noMojibake: Case['extra'] = (_s, _mine, out) => {
@@ -398,21 +400,30 @@ group(
   csvJob('not-text'),
   [
     {
-      title: 'UTF-16 LE with BOM (Excel "Unicode text"): not supported yet, so the file is refused with one failed record that says UTF-16; no record with mojibake',
+      title: 'UTF-16 LE with BOM (Excel "Unicode text"): read as UTF-16, its records as from the same text in UTF-8; no mojibake',
       file: 'utf16le.csv',
       content: utf16le,
-      records: 1,
-      out: '',
-      failed: refused(/UTF-16/i),
+      records: 2,
+      out: '{"id":"1","v":"a"}\n{"id":"2","v":"b"}\n',
+      failed: [],
       extra: noMojibake
     },
     {
-      title: 'UTF-16 BE with BOM: refused the same way, one failed record that says UTF-16',
+      title: 'UTF-16 BE with BOM: read the same way',
       file: 'utf16be.csv',
       content: utf16be,
+      records: 2,
+      out: '{"id":"1","v":"a"}\n{"id":"2","v":"b"}\n',
+      failed: [],
+      extra: noMojibake
+    },
+    {
+      title: 'UTF-16 LE without a BOM (and no input.encoding): refused with one failed record that says to set input.encoding to utf16le; no mojibake',
+      file: 'utf16le-nobom.csv',
+      content: utf16leNoBom,
       records: 1,
       out: '',
-      failed: refused(/UTF-16/i),
+      failed: refused(/UTF-16.*input\.encoding to "utf16le"/),
       extra: noMojibake
     },
     {

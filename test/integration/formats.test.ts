@@ -1,13 +1,13 @@
 // New formats end to end through the CLI: gzip-compressed inputs, JSON arrays in and out, Excel
 // workbooks in and out; each keeping the promises (every record accounted for, failed records
 // with file and line or sheet and row, byte-identical outputs after a kill -9 and a resume).
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { crashThenResume, readJsonl, tempDir, treeHashes } from '../helpers/cli'
+import { readJsonl, tempDir, treeHashes } from '../helpers/cli'
 import { exampleSteps, orderRows, ordersCsv } from '../helpers/orders'
-import { dirWith, failures, run, type Failure } from '../helpers/runs'
+import { dirWith, expectResumedLikeReference, failures, run, type Failure } from '../helpers/runs'
 import { serve, type Served } from '../helpers/server'
 import { readWorkbookRows, writeOrdersWorkbook } from '../helpers/xlsx'
 
@@ -286,14 +286,7 @@ describe('kill -9 during a run over new formats, then resume', () => {
       expect(reference.r.counts.in).toBe(reference.r.counts.out + reference.r.counts.filtered + reference.r.counts.deduped + reference.r.counts.failed)
       for (const point of points) {
         const { dir, job } = await crashJobDir(kind)
-        const c = crashThenResume(dir, job, point)
-        // Whatever was under a final name after the kill was final already.
-        for (const [name, hash] of Object.entries(c.afterKill)) expect(hash, `${name} after a crash at ${point}`).toBe(referenceOut[name])
-        expect(c.resumed.stderr, point).toBe('')
-        expect(c.result.counts, point).toEqual(reference.r.counts)
-        expect(treeHashes(join(dir, 'out')), point).toEqual(referenceOut)
-        expect(failures(c.home, c.runId), point).toEqual(referenceFailures)
-        expect(existsSync(join(c.home, 'staging', c.runId))).toBe(false)
+        expectResumedLikeReference(dir, job, point, { counts: reference.r.counts, outputs: referenceOut, failures: referenceFailures })
       }
     })
   }

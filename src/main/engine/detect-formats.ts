@@ -9,6 +9,8 @@ import { withoutCompressionSuffix } from '../../shared/formats'
 import { gunzipPrefix, isGzipInput, isZlibError } from '../../workers/formats/gzip'
 import { byName, entryRole, isZipInput, noEntryMessage, readZipDirectory, unreadableEntry, ZipEntryError, zipEntryPrefix, ZipInputError, type ZipItem } from '../../workers/formats/zip'
 import { JsonArrayParser } from '../../workers/formats/json-array-parser'
+import { decoderFor } from '../../workers/formats/decode'
+import { utf16Bom, type Utf16 } from '../../workers/formats/utf16'
 import { isBlankRow, readFirstRows, WorkbookError, type CellValue } from '../../workers/formats/xlsx-reader'
 import { generatedColumns, type InputFile } from './inputs'
 import { InvalidJobError } from './job-check'
@@ -92,6 +94,17 @@ export function readSample(
   } finally {
     closeSync(fd)
   }
+}
+
+/** A sample's UTF-16 byte order, by its byte order mark (whatever encoding was asked for) or as asked for; null for other text. */
+export function sampleUtf16(bytes: Buffer, encoding: PreviewOptions['encoding']): Utf16 | null {
+  return utf16Bom(bytes) ?? (encoding === 'utf16le' || encoding === 'utf16be' ? encoding : null)
+}
+
+/** A UTF-16 sample as text, without its byte order mark; a character cut by the end of a sample that is not the whole file is left out rather than shown as U+FFFD. */
+export function decodeUtf16Sample(bytes: Buffer, encoding: Utf16, whole: boolean): string {
+  const d = decoderFor(encoding)
+  return (d.write(bytes) + (whole ? d.end() : '')).replace(/^\uFEFF/, '')
 }
 
 /** A file's format from its name, looking through a .gz suffix; null when the name does not say. */
@@ -185,7 +198,9 @@ export function previewSpecialFormat(
   if (!first) return { ...base, format, delimiter: ',', header: true, columns: [], rows: [] }
   if (format === 'xlsx') return xlsxPreview(base, first, opts, guessType)
   const sample = readSample(first.path, first.size, sampleBytes, opts.compression, format)
-  let sampleText = sample.bytes.toString(opts.encoding === 'latin1' ? 'latin1' : 'utf8').replace(/^\uFEFF/, '')
+  const utf16 = sampleUtf16(sample.bytes, opts.encoding)
+  if (utf16) base.encoding = utf16
+  let sampleText = utf16 ? decodeUtf16Sample(sample.bytes, utf16, sample.whole) : sample.bytes.toString(opts.encoding === 'latin1' ? 'latin1' : 'utf8').replace(/^\uFEFF/, '')
   const start = sampleText.trimStart().charAt(0)
   if (start !== '[') {
     // A .json file of one object per line is JSON lines: detect.ts previews it as such.

@@ -3,7 +3,7 @@
 import type { ColumnPreview, InputPreview } from '../../shared/api'
 import type { Job } from '../../shared/job'
 import { CsvParser } from '../../workers/formats/csv-parser'
-import { formatFromName, previewSpecialFormat, readSample, sampleName } from './detect-formats'
+import { decodeUtf16Sample, formatFromName, previewSpecialFormat, readSample, sampleName, sampleUtf16 } from './detect-formats'
 import { decodeBytes, generatedColumns, listInputFiles } from './inputs'
 import { InvalidJobError } from './job-check'
 
@@ -89,7 +89,7 @@ export function previewFolder(opts: {
   include?: string[]
   format?: InputPreview['format']
   delimiter?: string
-  encoding?: 'utf8' | 'latin1' | 'windows-1252'
+  encoding?: InputPreview['encoding']
   header?: boolean
   sheet?: string | number
   compression?: 'auto' | 'gzip' | 'zip' | 'none'
@@ -107,10 +107,12 @@ export function previewFolder(opts: {
     ? readSample(first.path, first.size, SAMPLE_BYTES, opts.compression, opts.format)
     : { bytes: Buffer.alloc(0), whole: true, gzip: false }
   const sample = sampled.bytes
+  // UTF-16 (Excel's "Unicode Text") by its byte order mark, as a run reads it (utf16.ts).
+  const utf16 = sampleUtf16(sample, opts.encoding)
   const bom = sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf
   const bytes = bom ? sample.subarray(3) : sample
-  const encoding = opts.encoding ?? (isValidUtf8(bytes) ? 'utf8' : 'windows-1252')
-  const text = decodeBytes(bytes, encoding)
+  const encoding = utf16 ?? opts.encoding ?? (isValidUtf8(bytes) ? 'utf8' : 'windows-1252')
+  const text = utf16 ? decodeUtf16Sample(sample, utf16, sampled.whole) : decodeBytes(bytes, encoding)
   const cut = first !== undefined && !sampled.whole
   const base = { folder: opts.folder, files: files.map((f) => ({ relPath: f.relPath, size: f.size })), format, encoding, ...(sampled.gzip ? { compression: 'gzip' as const } : sampled.zip ? { compression: 'zip' as const } : {}) }
   if (format === 'jsonl') {

@@ -48,6 +48,11 @@ export function listInputFiles(job: AnyJob, baseDir: string): InputFile[] {
 export function decodeBytes(buf: Buffer, encoding: Job['input']['encoding']): string {
   if (encoding === 'utf8') return buf.toString('utf8')
   if (encoding === 'latin1') return buf.toString('latin1')
+  // TextDecoder (decode.ts), not iconv-lite: a lone surrogate becomes U+FFFD, not a silent one.
+  if (encoding === 'utf16le' || encoding === 'utf16be') {
+    const d = decoderFor(encoding)
+    return d.write(buf) + d.end()
+  }
   return iconv.decode(buf, encoding)
 }
 
@@ -96,9 +101,10 @@ export function headerColumns(text: string, job: Job, file: string): { ok: true;
 const BINARY_NULS = 4
 
 /**
- * Why a file cannot be read as text at all, from its first bytes, or null: UTF-16 (not read
- * yet), binary content (NUL bytes), or old Mac line ends (CR only), each of which would
- * otherwise come out as a screen of nonsense or as no records at all.
+ * Why a file cannot be read as text at all, from its first bytes, or null: binary content (NUL
+ * bytes), or old Mac line ends (CR only), each of which would otherwise come out as a screen of
+ * nonsense or as no records at all. (UTF-16 files, told by their byte order mark or by
+ * input.encoding, never come here: they are read whole, see plan-formats.ts.)
  */
 export function notTextReason(file: string, relPath: string): string | null {
   const fd = openSync(file, 'r')
@@ -109,16 +115,36 @@ export function notTextReason(file: string, relPath: string): string | null {
   } finally {
     closeSync(fd)
   }
-  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
-    return `${relPath} is UTF-16 text, which Batchery cannot read yet; save it as UTF-8 (in Excel: "CSV UTF-8")`
-  }
   // A NUL or two can sit in a text field; binary files have them everywhere.
   let nuls = 0
   for (let i = head.indexOf(0); i !== -1 && nuls < BINARY_NULS; i = head.indexOf(0, i + 1)) nuls++
-  if (nuls >= BINARY_NULS) return `${relPath} does not look like a text file (it holds binary data); is it really a CSV or JSON-lines file?`
+  if (nuls >= BINARY_NULS) {
+    const utf16 = bomlessUtf16(head)
+    if (utf16) return `${relPath} looks like UTF-16 text without a byte order mark; set input.encoding to "${utf16}" to read it`
+    return `${relPath} does not look like a text file (it holds binary data); is it really a CSV or JSON-lines file?`
+  }
   if (head.includes(13) && !head.includes(10) && head.indexOf(13) < head.length - 1) {
     return `${relPath} ends its lines with a carriage return only (old Mac line ends); save it with Windows or Unix line ends`
   }
+  return null
+}
+
+/**
+ * The UTF-16 byte order of text without a byte order mark, or null: plain letters, digits, line
+ * ends and delimiters are one zero byte and one other in UTF-16, so in such text nearly every
+ * other byte (the odd ones in little-endian, the even ones in big-endian) is zero, and only those.
+ */
+function bomlessUtf16(head: Buffer): 'utf16le' | 'utf16be' | null {
+  const pairs = Math.floor(Math.min(head.length, 4096) / 2)
+  if (pairs < 4) return null
+  let evenZero = 0
+  let oddZero = 0
+  for (let i = 0; i < pairs; i++) {
+    if (head[2 * i] === 0) evenZero++
+    if (head[2 * i + 1] === 0) oddZero++
+  }
+  if (oddZero >= pairs * 0.6 && evenZero <= pairs * 0.05) return 'utf16le'
+  if (evenZero >= pairs * 0.6 && oddZero <= pairs * 0.05) return 'utf16be'
   return null
 }
 

@@ -1,7 +1,8 @@
 // Planning the inputs that are not split by the CSV / JSON-lines scan: gzip-compressed files, zip
-// archives and xlsx workbooks (one partition each, read from the start by the worker) and JSON
-// arrays (split between elements by their own scan). Also their header and first data line, which the job
-// check, the dry run and the planner need, read synchronously from the file's start.
+// archives, xlsx workbooks and UTF-16 text files (one partition each, read from the start by the
+// worker) and JSON arrays (split between elements by their own scan). Also their header and first
+// data line, which the job check, the dry run and the planner need, read synchronously from the
+// file's start.
 import { createHash } from 'node:crypto'
 import { closeSync, openSync, readSync } from 'node:fs'
 import { boundRaw, type FailedRecord } from '../../shared/failures'
@@ -12,9 +13,10 @@ import { CsvParser } from '../../workers/formats/csv-parser'
 import { decoderFor } from '../../workers/formats/decode'
 import { csvHeaderEnd, gunzipPrefix, hasGzipSignature, isGzipInput, isZlibError } from '../../workers/formats/gzip'
 import { JsonArrayParser, notAnArrayMessage } from '../../workers/formats/json-array-parser'
+import { filePrefix, utf16Bom, utf16EncodingOf, type Utf16 } from '../../workers/formats/utf16'
 import { isZipInput, nestedMessage, noEntryMessage, ZipEntryError, zipContents, zipEntryPrefix, ZipInputError } from '../../workers/formats/zip'
 import { columnLetter, isBlankRow, readFirstRows, WorkbookError, type CellValue } from '../../workers/formats/xlsx-reader'
-import { dataStartOf, generatedColumns, headerColumns, maxRecordBytes, readHeader, type InputFile } from './inputs'
+import { dataStartOf, generatedColumns, headerColumns, maxRecordBytes, notTextReason, readHeader, type InputFile } from './inputs'
 import { scanJsonArray } from './scan-json-array'
 
 /** How a file is compressed (gzip by its name, zip by its name or signature; see the job's input.compression), or null. */
@@ -24,9 +26,19 @@ export function compressionOf(job: Job, path: string): 'gzip' | 'zip' | null {
   return isZipInput(job.input.compression, job.input.format, path) ? 'zip' : null
 }
 
+/**
+ * A plain text file read as UTF-16 (by its byte order mark, or input.encoding), or null. Not a
+ * workbook or a compressed file: those say their own encoding, or are refused (see notText).
+ */
+export function utf16Of(job: Job, path: string): Utf16 | null {
+  if (job.input.format === 'xlsx' || compressionOf(job, path) !== null) return null
+  return utf16EncodingOf(path, job.input.encoding)
+}
+
 /** Whether a file is planned here rather than by the byte-range scan. */
 export function isWholeFileInput(job: Job, path: string): boolean {
-  return job.input.format === 'json' || job.input.format === 'xlsx' || compressionOf(job, path) !== null
+  if (job.input.format === 'json' || job.input.format === 'xlsx' || compressionOf(job, path) !== null) return true
+  return utf16EncodingOf(path, job.input.encoding) !== null
 }
 
 export interface Layout {
@@ -78,9 +90,11 @@ function xlsxLayout(job: Job, path: string, relPath: string): LayoutResult {
 }
 
 /** Why decompressed text cannot be read as text, or null (as inputs.notTextReason says for plain files). */
-function notText(head: Buffer, relPath: string): string | null {
-  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
-    return `${relPath} holds UTF-16 text, which Batchery cannot read yet; save it as UTF-8`
+function notText(head: Buffer, relPath: string, encoding: Job['input']['encoding']): string | null {
+  // UTF-16 is read from plain files only (utf16.ts); inside a .gz or a zip it is refused, with
+  // the way out, rather than decoded as nonsense.
+  if (utf16Bom(head) || encoding === 'utf16le' || encoding === 'utf16be') {
+    return `${relPath} holds UTF-16 text, which Batchery reads from files that are not compressed only; unpack it, or save it as UTF-8`
   }
   let nuls = 0
   for (let i = head.indexOf(0); i !== -1 && nuls < 4; i = head.indexOf(0, i + 1)) nuls++
@@ -145,11 +159,49 @@ function zipLayout(job: Job, path: string, relPath: string): LayoutResult {
 
 /** The layout of decompressed text (a .gz file, or an entry of a zip) from its start. */
 function textLayout(job: Job, prefix: { bytes: Buffer; complete: boolean }, relPath: string): LayoutResult {
-  const problem = notText(prefix.bytes, relPath)
+  const problem = notText(prefix.bytes, relPath, job.input.encoding)
   if (problem) return refuse(problem)
-  let text = decoderFor(job.input.encoding).write(prefix.bytes)
+  return decodedLayout(job, decoderFor(job.input.encoding).write(prefix.bytes), prefix.complete, relPath)
+}
+
+/** The first bytes of a UTF-16 file read for its layout: a header row up to 1 Mi characters. */
+const UTF16_PREFIX_BYTES = 2 << 20
+
+/**
+ * A UTF-16 file's layout, from its decoded start. A file that input.encoding calls UTF-16 but
+ * that has no zero byte at all in its start is not UTF-16 (the line ends, delimiters and digits
+ * of UTF-16 text each hold one) and would decode as a screen of Chinese-looking characters
+ * without a single error: it is refused, as is one that starts with a UTF-8 byte order mark.
+ */
+function utf16Layout(job: Job, path: string, relPath: string, encoding: Utf16): LayoutResult {
+  let prefix
+  try {
+    prefix = filePrefix(path, UTF16_PREFIX_BYTES)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return refuse(`${relPath} cannot be read (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? (e as Error).message)})`)
+  }
+  const head = prefix.bytes
+  if (!utf16Bom(head)) {
+    const setting = `input.encoding is "${job.input.encoding}"`
+    if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return refuse(`${relPath} is UTF-8 text (it starts with UTF-8's byte order mark), but ${setting}; set input.encoding to "utf8"`)
+    if (head.length >= 2 && !head.subarray(0, 8192).includes(0)) return refuse(`${relPath} does not look like UTF-16 text, but ${setting}; set input.encoding to the file's encoding (most likely "utf8")`)
+  }
+  const decoder = decoderFor(encoding)
+  // The whole file decoded, its end included (an odd byte is a U+FFFD there); a cut start, not.
+  const text = decoder.write(head) + (prefix.complete ? decoder.end() : '')
+  const layout = decodedLayout(job, text, prefix.complete, relPath)
+  if (layout.ok && layout.header?.some((name) => name.includes('\uFFFD'))) {
+    return refuse(`${relPath}, line ${layout.firstLine - 1}: the header row holds bytes that are not valid UTF-16 (half of a two-part character); the file may be damaged`, layout.header.join('\t'))
+  }
+  return layout
+}
+
+/** The layout of text decoded from a file's start (a BOM left on it is dropped here). */
+function decodedLayout(job: Job, decoded: string, complete: boolean, relPath: string): LayoutResult {
+  let text = decoded
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-  if (text.trim() === '' && prefix.complete) return { ok: true, header: job.input.format === 'jsonl' || job.input.format === 'json' ? null : [], firstLine: 1, blank: true }
+  if (text.trim() === '' && complete) return { ok: true, header: job.input.format === 'jsonl' || job.input.format === 'json' ? null : [], firstLine: 1, blank: true }
   if (job.input.format === 'jsonl') return { ok: true, header: null, firstLine: 1, blank: false }
   if (job.input.format === 'json') {
     const first = text.trimStart().charAt(0)
@@ -159,7 +211,7 @@ function textLayout(job: Job, prefix: { bytes: Buffer; complete: boolean }, relP
   const found = csvHeaderEnd(text, job.input.quote)
   let record: { start: number; end: number; lines: number }
   if (found) record = found
-  else if (prefix.complete) record = { start: text.length - text.trimStart().length, end: text.length, lines: (text.match(/\n/g) ?? []).length }
+  else if (complete) record = { start: text.length - text.trimStart().length, end: text.length, lines: (text.match(/\n/g) ?? []).length }
   else return refuse(`${relPath}: the first row is longer than 1 MiB, or a quote in it is never closed`, text.slice(0, 2000))
   const recordText = text.slice(record.start, record.end)
   if (job.input.header) {
@@ -194,6 +246,8 @@ export function wholeFileLayout(job: Job, path: string, relPath: string): Layout
   const compression = compressionOf(job, path)
   if (compression === 'gzip') return gzipLayout(job, path, relPath)
   if (compression === 'zip') return zipLayout(job, path, relPath)
+  const utf16 = utf16Of(job, path)
+  if (utf16) return utf16Layout(job, path, relPath, utf16)
   if (job.input.format === 'json') return jsonLayout(path, relPath)
   return null
 }
@@ -201,7 +255,17 @@ export function wholeFileLayout(job: Job, path: string, relPath: string): Layout
 /** readHeader for every format: the columns of a file (csv, tsv, xlsx; also compressed), or why it cannot be read. */
 export function readInputHeader(file: string, job: Job): { ok: true; columns: string[] } | { ok: false; message: string } {
   const layout = wholeFileLayout(job, file, file)
-  if (!layout) return readHeader(file, job)
+  if (!layout) {
+    // What a run refuses is no header: UTF-16 without a BOM would give names like "i\0d\0", and
+    // the job check would call every column of the steps unknown rather than let the run say why.
+    let refusal: string | null = null
+    try {
+      refusal = notTextReason(file, file)
+    } catch {
+      // Cannot be opened: readHeader says why, in plain words.
+    }
+    return refusal ? { ok: false, message: refusal } : readHeader(file, job)
+  }
   if (!layout.ok) return { ok: false, message: layout.message }
   return { ok: true, columns: layout.header ?? [] }
 }
@@ -242,10 +306,11 @@ export interface WholeFilePlan {
 
 /**
  * Plan one file that is not split by the byte-range scan: a JSON array (split between elements,
- * `targetBytes` apart), or a compressed file, zip or workbook (one partition).
+ * `targetBytes` apart), or a compressed file, zip, workbook or UTF-16 file (one partition).
  */
 export function planWholeFile(job: Job, f: InputFile, targetBytes: number): WholeFilePlan {
-  if (job.input.format === 'json' && compressionOf(job, f.path) === null) {
+  // A UTF-16 array is one partition: its elements cannot be found by byte scanning (see utf16.ts).
+  if (job.input.format === 'json' && compressionOf(job, f.path) === null && utf16Of(job, f.path) === null) {
     const scan = scanJsonArray(f.path, targetBytes)
     const failure = scan.notArray !== null ? { message: `${f.relPath}: ${notAnArrayMessage(scan.notArray.trimStart().charAt(0))}; the file was not processed`, raw: scan.notArray } : null
     return { size: scan.size, sha256: scan.sha256, header: null, partitions: scan.partitions, failure }
@@ -279,12 +344,12 @@ export function taskInput(job: Job): PartitionTask['input'] {
 /**
  * The records of a set-aside partition of a file planned here, as failed records (see the
  * runner's quarantinedRecords), or null for the files the byte-range scan plans. A JSON array's
- * part is read element by element; a compressed file or workbook, which the engine's thread
+ * part is read element by element; a compressed file, workbook or UTF-16 file, which the engine's thread
  * cannot read without the worker's streaming, is one failed record for the whole file.
  */
 export function quarantinedWholeFile(job: Job, path: string, range: { start: number; end: number; firstLine: number; last: boolean }, message: string): FailedRecord[] | null {
   if (!isWholeFileInput(job, path)) return null
-  if (job.input.format !== 'json' || compressionOf(job, path) !== null) {
+  if (job.input.format !== 'json' || compressionOf(job, path) !== null || utf16Of(job, path) !== null) {
     return [{ line: range.firstLine, step: 'read', code: 'QUARANTINED', message: `${message} (the whole file, which is read in one piece)`, raw: '' }]
   }
   const failures: FailedRecord[] = []

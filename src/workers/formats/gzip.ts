@@ -92,6 +92,35 @@ export function csvHeaderEnd(text: string, quote: string): { start: number; end:
   return null
 }
 
+/**
+ * What hands decoded text on to the parser of a file read from its start (a .gz, a UTF-16 file):
+ * without the byte order mark, and without the CSV header row when `skipCsvHeader` (its quote
+ * character) is given, as the planner read that row. Text is held until the header row is whole.
+ */
+export function textDeliverer(skipCsvHeader: string | null, onText: (text: string, final: boolean) => void): (text: string, final: boolean) => void {
+  let first = true
+  let header = skipCsvHeader
+  let pending = ''
+  return (text, final) => {
+    if (first && text.length) {
+      first = false
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+    }
+    if (header !== null) {
+      pending += text
+      const h = csvHeaderEnd(pending, header)
+      if (!h) {
+        if (final) onText('', true)
+        return
+      }
+      text = pending.slice(h.end)
+      pending = ''
+      header = null
+    }
+    onText(text, final)
+  }
+}
+
 export interface GzipTextOptions {
   encoding: Encoding
   /** CSV with a header row: skip it (and empty lines before it), with this quote character. */
@@ -124,27 +153,7 @@ export async function streamGzipText(path: string, opts: GzipTextOptions): Promi
   })
   src.pipe(gunzip)
   const decoder = decoderFor(opts.encoding)
-  let first = true
-  let header = opts.skipCsvHeader
-  let pending = ''
-  const deliver = (text: string, final: boolean): void => {
-    if (first && text.length) {
-      first = false
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-    }
-    if (header !== null) {
-      pending += text
-      const h = csvHeaderEnd(pending, header)
-      if (!h) {
-        if (final) opts.onText('', true)
-        return
-      }
-      text = pending.slice(h.end)
-      pending = ''
-      header = null
-    }
-    opts.onText(text, final)
-  }
+  const deliver = textDeliverer(opts.skipCsvHeader, opts.onText)
   try {
     for await (const chunk of gunzip) {
       deliver(decoder.write(chunk as Buffer), false)

@@ -1,7 +1,8 @@
 // Inputs a worker cannot read by byte range: gzip-compressed files (their text streams through
 // zlib into the usual parsers), zip archives (each entry's text streams through parsers of its
-// own) and xlsx workbooks (rows stream out of one sheet). Each is one partition covering the whole
-// file. The worker hands in what it does with text, records and failures; this module only reads.
+// own), xlsx workbooks (rows stream out of one sheet) and UTF-16 text files (decoded as they
+// stream, through parsers of their own). Each is one partition covering the whole file. The
+// worker hands in what it does with text, records and failures; this module only reads.
 import type { Rec } from '../../shared/expression'
 import type { FailureCode } from '../../shared/failures'
 import type { PartitionTask } from '../../shared/partition-task'
@@ -11,6 +12,8 @@ import { JsonArrayParser } from './json-array-parser'
 import { JsonlParser } from './jsonl-parser'
 import { columnLetter, isBlankRow, readSheet, WorkbookError, type SheetRow } from './xlsx-reader'
 import { byName, ChecksumError, entryDamage, entryRole, isZipInput, nestedMessage, noEntryMessage, openZipArchive, streamZipEntryText, unreadableEntry, ZipInputError, type ZipArchive } from './zip'
+import type { RecordLimit } from './csv-parser'
+import { streamUtf16Text, utf16EncodingMessage, utf16EncodingOf, type Utf16 } from './utf16'
 
 /**
  * The prototype of every record: empty, frozen and without Object.prototype, so a record has no
@@ -37,15 +40,23 @@ export interface StreamedInput {
   parser: { readonly resumeLine?: number | null; reopen?(): void }
 }
 
-/** How a task's file is read, when not by byte range. */
-export function streamedKind(task: PartitionTask): 'gzip' | 'zip' | 'xlsx' | null {
+export type StreamedKind = 'gzip' | 'zip' | 'xlsx' | Utf16
+
+/**
+ * How a task's file is read, when not by byte range. A UTF-16 file is one partition from its
+ * start (the planner's isWholeFileInput says the same, by the same rule): only a task that
+ * starts there looks at the file's first bytes, so other partitions cost no extra read.
+ */
+export function streamedKind(task: PartitionTask): StreamedKind | null {
   if (task.input.format === 'xlsx') return 'xlsx'
   if (isGzipInput(task.input.compression, task.file)) return 'gzip'
-  return isZipInput(task.input.compression, task.input.format, task.file) ? 'zip' : null
+  if (isZipInput(task.input.compression, task.input.format, task.file)) return 'zip'
+  return task.start === 0 ? utf16EncodingOf(task.file, task.input.encoding) : null
 }
 
 /** Read a whole file the streamed way (by its path: it opens its own streams); resolves with the bytes read. */
-export async function readStreamed(kind: 'gzip' | 'zip' | 'xlsx', task: PartitionTask, io: StreamedInput): Promise<number> {
+export async function readStreamed(kind: StreamedKind, task: PartitionTask, io: StreamedInput): Promise<number> {
+  if (kind === 'utf16le' || kind === 'utf16be') return readUtf16(kind, task, io)
   return kind === 'xlsx' ? readXlsx(task, io) : kind === 'zip' ? readZip(task, io) : readGzip(task, io)
 }
 
@@ -266,37 +277,9 @@ async function readZipEntry(
       io.record(rec, line, raw)
     }
   }
-  const malformed = (line: number, raw: string, message: string, code: FailureCode): void => failed(line, code, message, raw)
+  const newParser = (firstLine: number): TextParser => textParser(input, limit, expected, firstLine, record, failed)
 
-  type Parser = { push(text: string, final: boolean): void; readonly resumeLine?: number | null; reopen?(): void }
-  const newParser = (firstLine: number): Parser => {
-    if (input.format === 'jsonl') return new JsonlParser({ record: (rec, line, raw) => record(rec as Rec, line, () => raw), malformed }, firstLine, limit)
-    if (input.format === 'json') {
-      return new JsonArrayParser({ record: (rec, line, raw) => record(rec as Rec, line, () => raw), malformed }, firstLine, { ...limit, continued: false, last: true })
-    }
-    const width = expected.length
-    const csv: CsvParser = new CsvParser(
-      { delimiter: input.delimiter, quote: input.quote },
-      {
-        record: (fields, line) => {
-          if (fields.length !== width) {
-            failed(line, 'FIELD_COUNT', `expected ${width} fields (as in the header), found ${fields.length}`, csv.lastRaw())
-            return
-          }
-          // No inherited keys (REC_PROTO): a column named __proto__ is data like any other.
-          const rec: Rec = Object.create(REC_PROTO)
-          for (let i = 0; i < width; i++) rec[expected[i] as string] = fields[i]
-          record(rec, line, () => csv.lastRaw())
-        },
-        malformed
-      },
-      firstLine,
-      limit
-    )
-    return csv
-  }
-
-  let parser: Parser | null = csvHeader ? null : newParser(1)
+  let parser: TextParser | null = csvHeader ? null : newParser(1)
   /** Reading again from this line (a record too large to keep, as in readGzip). */
   let skipTo: number | null = null
   for (;;) {
@@ -310,7 +293,7 @@ async function readZipEntry(
     const push = (text: string, final: boolean): void => {
       suspect = input.encoding !== 'latin1' && text.includes('\uFFFD')
       for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) line++
-      ;(parser as Parser).push(text, final)
+      ;(parser as TextParser).push(text, final)
     }
     /** The entry's header row, compared with the first entry's (the file's header): records under another header are not mixed in. */
     const header = (text: string, final: boolean): void => {
@@ -355,7 +338,7 @@ async function readZipEntry(
           let i = -1
           while (toSkip > 0 && (i = text.indexOf('\n', i + 1)) !== -1) toSkip--
           if (toSkip > 0) {
-            if (final) (parser as Parser).push('', true)
+            if (final) (parser as TextParser).push('', true)
             return
           }
           text = text.slice(i + 1)
@@ -381,5 +364,111 @@ async function readZipEntry(
     if (result.stopped || abandon || resume === null || io.stop()) return
     skipTo = resume
     parser?.reopen?.()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsers of their own (zip entries, UTF-16 files)
+
+type TextParser = { push(text: string, final: boolean): void; readonly resumeLine?: number | null; reopen?(): void }
+
+/**
+ * A parser of the task's text format for inputs read with parsers of their own (a zip entry, a
+ * UTF-16 file), which say themselves what a record whose text did not decode fails with. CSV
+ * rows become records under `header`; a row of another width fails as FIELD_COUNT, as the
+ * worker's own CSV parser fails it.
+ */
+function textParser(
+  input: PartitionTask['input'],
+  limit: RecordLimit,
+  header: readonly string[],
+  firstLine: number,
+  record: (rec: Rec, line: number, raw: () => string) => void,
+  failed: (line: number, code: FailureCode, message: string, raw: string) => void
+): TextParser {
+  const malformed = (line: number, raw: string, message: string, code: FailureCode): void => failed(line, code, message, raw)
+  if (input.format === 'jsonl') return new JsonlParser({ record: (rec, line, raw) => record(rec as Rec, line, () => raw), malformed }, firstLine, limit)
+  if (input.format === 'json') {
+    return new JsonArrayParser({ record: (rec, line, raw) => record(rec as Rec, line, () => raw), malformed }, firstLine, { ...limit, continued: false, last: true })
+  }
+  const width = header.length
+  const csv: CsvParser = new CsvParser(
+    { delimiter: input.delimiter, quote: input.quote },
+    {
+      record: (fields, line) => {
+        if (fields.length !== width) {
+          failed(line, 'FIELD_COUNT', `expected ${width} fields (as in the header), found ${fields.length}`, csv.lastRaw())
+          return
+        }
+        // No inherited keys (REC_PROTO): a column named __proto__ is data like any other.
+        const rec: Rec = Object.create(REC_PROTO)
+        for (let i = 0; i < width; i++) rec[header[i] as string] = fields[i]
+        record(rec, line, () => csv.lastRaw())
+      },
+      malformed
+    },
+    firstLine,
+    limit
+  )
+  return csv
+}
+
+// ---------------------------------------------------------------------------------------------
+// UTF-16 text files
+
+/**
+ * Read a UTF-16 file (see utf16.ts) through parsers of its own: a record whose text holds
+ * U+FFFD, which the decoder puts for a lone surrogate or an odd byte at the end, fails as
+ * ENCODING_ERROR with words about UTF-16 (the worker's own check speaks of input.encoding, which
+ * a byte order mark overrides). Everything else is as for the same text saved as UTF-8: line
+ * numbers are lines of the text, and a record's size is counted in UTF-8 bytes against the
+ * job's limit, so the same rows are too large. A record too large to keep whose quote never
+ * closes is read past by decoding again from the start, as readGzip does.
+ */
+async function readUtf16(encoding: Utf16, task: PartitionTask, io: StreamedInput): Promise<number> {
+  const { input } = task
+  const csvHeader = (input.format === 'csv' || input.format === 'tsv') && input.headerRow === true
+  const message = utf16EncodingMessage(encoding)
+  /** Some text decoded with U+FFFD: from then on each record is checked (a record can span two blocks). */
+  let suspect = false
+  const record = (rec: Rec, line: number, raw: () => string): void => {
+    if (suspect && raw().includes('\uFFFD')) io.failed(line, 'ENCODING_ERROR', message, raw())
+    else io.record(rec, line, raw)
+  }
+  const failed = (line: number, code: FailureCode, msg: string, raw: string): void => io.failed(line, code, msg, raw)
+  const parser = textParser(input, { maxRecordBytes: task.maxRecordBytes, utf8: true }, task.header ?? [], task.firstLine, record, failed)
+  let total = 0
+  /** Reading again from this line (a record too large to keep, whose end the parser looks for from the line after it). */
+  let skipTo: number | null = null
+  for (;;) {
+    const again = skipTo !== null
+    let toSkip = skipTo === null ? 0 : skipTo - task.firstLine
+    const result = await streamUtf16Text(task.file, {
+      encoding,
+      // The header row was read by the planner; its text is skipped the same way here.
+      skipCsvHeader: csvHeader ? input.quote : null,
+      onText: (text, final) => {
+        if (toSkip > 0) {
+          let i = -1
+          while (toSkip > 0 && (i = text.indexOf('\n', i + 1)) !== -1) toSkip--
+          if (toSkip > 0) {
+            if (final) parser.push('', true)
+            return
+          }
+          text = text.slice(i + 1)
+        }
+        if (!suspect && text.includes('\uFFFD')) suspect = true
+        parser.push(text, final)
+      },
+      onBytes: (n) => {
+        if (!again) io.bytes(n)
+      },
+      shouldStop: () => io.stop()
+    })
+    if (!again) total = result.bytesRead
+    const resume = parser.resumeLine ?? null
+    if (result.stopped || resume === null || io.stop()) return total
+    skipTo = resume
+    parser.reopen?.()
   }
 }

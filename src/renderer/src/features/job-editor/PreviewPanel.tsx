@@ -99,6 +99,8 @@ export function PreviewPanel(props: {
               <option value="utf8">UTF-8</option>
               <option value="latin1">Latin-1 (ISO 8859-1)</option>
               <option value="windows-1252">Windows-1252</option>
+              <option value="utf16le">UTF-16 LE (Excel "Unicode Text")</option>
+              <option value="utf16be">UTF-16 BE</option>
             </select>
           </label>
         )}

@@ -9,7 +9,7 @@ export const VALUE_TYPES = ['string', 'integer', 'number', 'boolean', 'date'] as
 export type ValueType = (typeof VALUE_TYPES)[number]
 export type InputFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'xlsx'
 export type OutputFormat = 'jsonl' | 'csv' | 'tsv' | 'json' | 'xlsx' | 'parquet'
-export type Encoding = 'utf8' | 'latin1' | 'windows-1252'
+export type Encoding = 'utf8' | 'latin1' | 'windows-1252' | 'utf16le' | 'utf16be'
 
 export interface RuleDraft {
   id: string
@@ -644,7 +644,7 @@ export function draftFromJob(definition: unknown, baseDir: string): JobDraft {
   const folder = typeof input.folder === 'string' ? (isAbsolutePath(input.folder) ? input.folder : resolvePath(baseDir, input.folder)) : ''
   const outFolderRaw = typeof output.folder === 'string' ? output.folder : ''
   const outputFolder = outFolderRaw && !isAbsolutePath(outFolderRaw) ? resolvePath(baseDir, outFolderRaw) : outFolderRaw
-  const encoding: Encoding = input.encoding === 'latin1' || input.encoding === 'windows-1252' ? input.encoding : 'utf8'
+  const encoding: Encoding = input.encoding === 'latin1' || input.encoding === 'windows-1252' || input.encoding === 'utf16le' || input.encoding === 'utf16be' ? input.encoding : 'utf8'
   const steps = Array.isArray(def.steps) ? def.steps.map(stepFromJson) : []
   const split = asRecord(output.split)
   return {
