@@ -124,7 +124,7 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
     counts.failed++
     failures.push({ line, step, code, message: where ? message + where(line) : message, raw: boundRaw(raw) })
   }
-  // Set while the current block decoded with replacement characters: invalid UTF-8 somewhere in it.
+  // Set once a block decoded with replacement characters (invalid bytes somewhere): from then on each row is checked.
   let suspectEncoding = false
 
   // A dry run stops counting at its limit, even mid-block.
@@ -251,7 +251,8 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
     if (streamed) {
       bytesRead = await readStreamed(streamed, task, {
         pushText: (text, final) => {
-          suspectEncoding = task.input.encoding !== 'latin1' && text.includes('\uFFFD')
+          // Once set it stays set: a row can begin in the block that held the bad byte and end in a later one.
+          if (!suspectEncoding) suspectEncoding = task.input.encoding !== 'latin1' && text.includes('\uFFFD')
           const before = counts.in
           parser.push(text, final)
           Atomics.add(progress, PROGRESS_SLOTS.records, BigInt(counts.in - before))
@@ -281,8 +282,9 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
       const final = pos >= task.end
       let text = decoder.write(block.subarray(0, n))
       if (final) text += decoder.end()
-      // Latin-1 maps every byte; UTF-8 and Windows-1252 decode what they cannot map as U+FFFD.
-      suspectEncoding = task.input.encoding !== 'latin1' && text.includes('\uFFFD')
+      // Latin-1 maps every byte; UTF-8 and Windows-1252 decode what they cannot map as U+FFFD. The
+      // flag stays set once raised: a row can begin in this block and end in a later one.
+      if (!suspectEncoding) suspectEncoding = task.input.encoding !== 'latin1' && text.includes('\uFFFD')
       const before = counts.in
       parser.push(text, final)
       Atomics.add(progress, PROGRESS_SLOTS.records, BigInt(counts.in - before))

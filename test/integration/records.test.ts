@@ -118,6 +118,30 @@ describe('records jobs', () => {
     expect(readFileSync(join(dir, 'out', 'x.jsonl'), 'utf8')).not.toContain('\uFFFD')
   })
 
+  it('flags invalid UTF-8 in a row that a 64 KiB read cuts in two, wherever the bad byte falls', () => {
+    // The worker reads 64 KiB at a time and decodes each block; a row whose bad byte is in one
+    // block and whose end is in the next must still fail, not be written with a U+FFFD.
+    const header = 'id,name\n'
+    for (const shift of [-40, -3, -1, 0, 1, 3]) {
+      const filler: string[] = []
+      let size = header.length
+      for (let i = 1; size < 65536 - 200; i++) {
+        const line = `${i},${'x'.repeat(50)}\n`
+        filler.push(line)
+        size += line.length
+      }
+      // The long row starts before the boundary; its bad byte sits `shift` bytes from it.
+      const before = 65536 + shift - size - 6
+      const row = Buffer.concat([Buffer.from('999,' + 'a'.repeat(before)), Buffer.from([0xff]), Buffer.from('b'.repeat(300) + '\n')])
+      const dir = dirWith({ 'x.csv': Buffer.concat([Buffer.from(header + filler.join('')), row, Buffer.from('1000,ok\n')]) })
+      writeJob(dir, { name: 'enc', kind: 'records', input: { folder: 'in', format: 'csv' }, output: { folder: 'out', format: 'jsonl' }, policy: { concurrency: 1 } })
+      const r = lastJson(cli(['run', join(dir, 'job.json'), '--home', tempDir(), '--json']).stdout)
+      expect(r.counts.failed, `bad byte ${shift} bytes from the boundary`).toBe(1)
+      expect(r.counts.out).toBe(filler.length + 1)
+      expect(readFileSync(join(dir, 'out', 'x.jsonl'), 'utf8')).not.toContain('\uFFFD')
+    }
+  })
+
   it('reads TSV, a UTF-8 BOM and semicolon-delimited files', () => {
     const dir = dirWith({ 't.tsv': '\uFEFFid\tname\n1\ta,b\n', 's.csv': 'id;name\n2;"x;y"\n' })
     writeJob(dir, { name: 'tsv', kind: 'records', input: { folder: 'in', include: ['*.tsv'], format: 'tsv' }, output: { folder: 'out', format: 'jsonl' } }, 'tsv.json')
