@@ -305,6 +305,21 @@ describe('job check', () => {
 })
 
 describe('dry run', () => {
+  it('fails a row over the job\'s own record size limit, as a run would', async () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, 'in'))
+    writeFileSync(join(dir, 'in', 'x.csv'), `id,note\n1,short\n2,${'x'.repeat(5000)}\n3,short\n`)
+    const s = await serve(tempDir())
+    try {
+      const job = { name: 'small-records', kind: 'records', input: { folder: join(dir, 'in'), format: 'csv' }, output: { folder: join(dir, 'out'), format: 'jsonl' }, policy: { maxRecordSize: '2KB' } }
+      const d = await s.value('runs.dryRun', { job, limit: 10 })
+      expect(d.counts).toMatchObject({ in: 3, out: 2, failed: 1 })
+      expect(d.failures[0]).toMatchObject({ line: 3, code: 'RECORD_TOO_LARGE' })
+    } finally {
+      await s.stop()
+    }
+  })
+
   it('shows the summary of an aggregate and the output of each routed record', async () => {
     const dir = ordersDir()
     const s = await serve(tempDir())

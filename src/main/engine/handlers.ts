@@ -22,7 +22,7 @@ import { isObjectInput } from '../../shared/formats'
 import { inputDelimiter, outputDelimiter } from '../../shared/job'
 import type { PartitionResult } from '../../shared/partition-task'
 import { ConflictError, JobNotFoundError, type Engine } from './engine'
-import { listInputFiles } from './inputs'
+import { listInputFiles, maxRecordBytes } from './inputs'
 import { checkJob, InvalidJobError, isFilesJob, loadJob, type LoadedJob } from './job-check'
 import { failedItemPaths, filesDryRun } from './files-runner'
 import { previewFolder } from './detect'
@@ -159,6 +159,8 @@ export function createHandlers(engine: Engine): Handlers {
             end: f.size,
             firstLine,
             lastOfFile: true,
+            // The job's own record size limit, as a run would read: a dry run fails the same rows.
+            maxRecordBytes: maxRecordBytes(job),
             header: columns,
             stagedPath: '',
             indexPath: null,
