@@ -207,6 +207,28 @@ describe('scheduler (fake clock, real engine)', () => {
     ])
   })
 
+  it('a file dropped onto the job from another folder is not a ledger entry, even with the name of an input file', async () => {
+    const r = rig({ triggers: [{ every: '1h' }], incremental: true }, { 'a.csv': ordersCsv(orderRows(30, 3)) })
+    r.scheduler.tick()
+    r.clock.t = T0 + H
+    r.scheduler.tick()
+    await r.settle()
+    const [first] = r.dues().map((d) => d.run_id as string)
+    // Another a.csv, from elsewhere, dropped onto the job: it runs, and leaves the ledger alone.
+    const elsewhere = tempDir()
+    writeFileSync(join(elsewhere, 'a.csv'), ordersCsv(orderRows(7, 9)))
+    const dropped = r.engine.startRun('sched', undefined, { trigger: { kind: 'drop', at: r.clock.t }, selection: { kind: 'files', paths: [join(elsewhere, 'a.csv')] } })
+    await r.engine.settled(dropped)
+    expect(r.engine.store.run(dropped)?.status).toBe('succeeded')
+    const ledger = r.engine.store.db.prepare('SELECT rel_path, path, run_id FROM ledger').all()
+    expect(ledger).toEqual([{ rel_path: 'a.csv', path: join(r.dir, 'in', 'a.csv'), run_id: first }])
+    // So the input folder's a.csv is still known: the next due time finds nothing new.
+    r.clock.t = T0 + 2 * H
+    r.scheduler.tick()
+    await r.settle()
+    expect(r.dues().map((d) => d.status)).toEqual(['started', 'skipped'])
+  })
+
   it('a file whose run failed is taken again by the next scheduled run', async () => {
     // maxFailedRecords 0 and a bad row: the first run fails, so a.csv stays out of the ledger.
     const bad = 'id,amount,quantity,status,country\n1,10,1,paid,de\nx,oops,1,paid,de\n'

@@ -28,7 +28,7 @@ import type { LoadedFilesJob } from './job-check'
 import type { Logger } from './log'
 import { resolveIn } from './paths'
 import { isTerminal } from './run-states'
-import { backoffMs, errorText, fsyncDir, isDiskFull, renameWithRetry, Slots, summary, type RunControl, type RunProgress, type RunSummary } from './runner'
+import { backoffMs, errorText, fsyncDir, isDiskFull, renameWithRetry, filesOutside, Slots, summary, type RunControl, type RunProgress, type RunSummary } from './runner'
 import { selectInputs, sha256Of } from './selection'
 import { commitItems, itemRows, markPromoted, resetItem, type FinishedItem, type StagedOutput } from './store/file-items'
 import type { RunFileRow, RunRow, RunSelection, Store } from './store/store'
@@ -531,10 +531,15 @@ export async function executeFilesRun(ctx: FilesRunContext): Promise<RunSummary>
     if (changed.length) log.warn('input files changed while the run read them; the ledger keeps the versions it planned, so the next incremental run takes them again', { changed })
     crashPoint('before-run-commit')
     const cpu = process.cpuUsage(cpu0)
-    store.commitRun(runId, epoch, 0, promotedOutputs(store, runId, outDir), run.failed > 0 ? 'partial' : 'succeeded', {
-      peakRss,
-      cpuMs: Math.round((cpu.user + cpu.system) / 1000)
-    })
+    store.commitRun(
+      runId,
+      epoch,
+      0,
+      promotedOutputs(store, runId, outDir),
+      run.failed > 0 ? 'partial' : 'succeeded',
+      { peakRss, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
+      filesOutside(store.files(runId), resolveIn(baseDir, job.input.folder))
+    )
     crashPoint('after-run-commit')
     removeStaging(outDir, stagingRoot)
     log.info('run committed', { in: run.records_in, done: run.records_out, failed: run.failed })

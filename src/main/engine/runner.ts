@@ -45,7 +45,7 @@ import type { Logger } from './log'
 import { resolveIn } from './paths'
 import { isWholeFileInput, planWholeFile, quarantinedWholeFile, taskInput, type WholeFilePlan } from './plan-formats'
 import { scanFile } from './scan'
-import { selectInputs, sha256Of } from './selection'
+import { isOutside, selectInputs, sha256Of } from './selection'
 import type { PartitionRow, RunFileRow, RunRow, RunSelection, Store } from './store/store'
 
 export interface RunCounts {
@@ -512,7 +512,8 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       assembled.deduped,
       assembled.outputs.map(({ path, records, bytes, sha256 }) => ({ path, records, bytes, sha256 })),
       run.failed > 0 ? 'partial' : 'succeeded',
-      { peakRss, cpuMs: Math.round((cpu.user + cpu.system) / 1000) }
+      { peakRss, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
+      filesOutside(store.files(runId), resolveIn(loaded.baseDir, job.input.folder))
     )
     crashPoint('after-run-commit')
     rmSync(staging, { recursive: true, force: true })
@@ -546,6 +547,11 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     if (progressTimer) clearInterval(progressTimer)
     await executor?.destroy()
   }
+}
+
+/** The files of a run that are not in the job's input folder (dropped from elsewhere), by index. */
+export function filesOutside(files: readonly { file_index: number; path: string }[], inputRoot: string): number[] {
+  return files.filter((f) => isOutside(inputRoot, f.path)).map((f) => f.file_index)
 }
 
 export function summary(store: Store, runId: string, job: string, started: number): RunSummary {

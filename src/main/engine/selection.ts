@@ -3,7 +3,7 @@
 // backfill). Decided once, when the run is planned; the frozen manifest then holds.
 import { createHash } from 'node:crypto'
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
-import { basename, relative, resolve, sep } from 'node:path'
+import { basename, isAbsolute, relative, resolve, sep } from 'node:path'
 import type { AnyJob } from '../../shared/job'
 import { listInputFiles, type InputFile } from './inputs'
 import { resolveIn } from './paths'
@@ -74,6 +74,12 @@ export function givenFiles(job: AnyJob, baseDir: string, paths: string[]): Input
   }
   files.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0))
   return files
+}
+
+/** Whether `path` lies outside the folder `root` (a file dropped onto the job from elsewhere). */
+export function isOutside(root: string, path: string): boolean {
+  const rel = relative(root, resolve(path))
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel)
 }
 
 export function sha256Of(path: string): string {

@@ -446,7 +446,16 @@ export class Store {
   }
 
   /** The run's commit: outputs recorded and the final status set, guarded by owner and status. */
-  commitRun(runId: string, epoch: number, deduped: number, outputs: Omit<OutputRow, 'run_id'>[], status: 'succeeded' | 'partial', stats: { peakRss: number; cpuMs: number }): boolean {
+  commitRun(
+    runId: string,
+    epoch: number,
+    deduped: number,
+    outputs: Omit<OutputRow, 'run_id'>[],
+    status: 'succeeded' | 'partial',
+    stats: { peakRss: number; cpuMs: number },
+    /** Files of the run that are not in the job's input folder (dropped from elsewhere): not ledger entries. */
+    notInLedger: readonly number[] = []
+  ): boolean {
     return this.db.transaction(() => {
       if (!this.ownsRun(runId, epoch)) return false
       this.stmt('DELETE FROM outputs WHERE run_id = ?').run(runId)
@@ -454,15 +463,17 @@ export class Store {
       for (const o of outputs) ins.run(runId, o.path, o.records, o.bytes, o.sha256)
       this.stmt('UPDATE runs SET deduped = ?, peak_rss = ?, cpu_ms = ? WHERE id = ?').run(deduped, stats.peakRss, stats.cpuMs, runId)
       if (!this.move(runId, 'running', status)) throw new Error(`run ${runId} is no longer running`)
-      // The ledger: every input file version this run processed (files refused whole are not, so
-      // the next incremental run tries them again).
+      // The ledger: every version of a file of the input folder this run processed (files refused
+      // whole are not, so the next incremental run tries them again; nor files dropped onto the job
+      // from another folder, whose bare names could stand for an input file of the same name).
       this.stmt(
         `INSERT OR REPLACE INTO ledger (job_id, rel_path, path, size, mtime_ms, sha256, run_id, processed_at)
            SELECT r.job_id, f.rel_path, f.path, f.size, f.mtime_ms, f.sha256, r.id, ?
            FROM run_files f JOIN runs r ON r.id = f.run_id
-           WHERE f.run_id = ? AND f.sha256 <> '' AND COALESCE(json_extract(r.trigger, '$.kind'), '') <> 'rerun' AND NOT EXISTS (
+           WHERE f.run_id = ? AND f.sha256 <> '' AND COALESCE(json_extract(r.trigger, '$.kind'), '') <> 'rerun'
+             AND f.file_index NOT IN (SELECT value FROM json_each(?)) AND NOT EXISTS (
              SELECT 1 FROM failed_records x WHERE x.run_id = f.run_id AND x.file_index = f.file_index AND x.partition_idx IS NULL)`
-      ).run(Date.now(), runId)
+      ).run(Date.now(), runId, JSON.stringify(notInLedger))
       return true
     })()
   }
