@@ -1,3 +1,4 @@
+import { flushSync } from 'react-dom'
 import { useRef } from 'react'
 import { joinCommandLine, splitCommandLine, unclosedQuote } from './command-line'
 import { newId, type FilesDraft } from './job-draft'
@@ -55,14 +56,15 @@ export function CommandEditor(props: { files: FilesDraft; problems: Problem[]; o
       const value = valueOf(at.field)
       const start = Math.min(at.start, value.length)
       const end = Math.min(Math.max(at.end, start), value.length)
-      setField(at.field, value.slice(0, start) + token + value.slice(end))
+      // Rendered at once, so the field has its new text and the cursor is back in it, after the
+      // placeholder, before the next key press arrives (typed right after the click, it would
+      // otherwise go to the button).
+      flushSync(() => setField(at.field, value.slice(0, start) + token + value.slice(end)))
       const caret = start + token.length
       lastFocus.current = { field: at.field, start: caret, end: caret }
-      requestAnimationFrame(() => {
-        const el = inputs.current.get(at.field)
-        el?.focus()
-        el?.setSelectionRange(caret, caret)
-      })
+      const el = inputs.current.get(at.field)
+      el?.focus()
+      el?.setSelectionRange(caret, caret)
       return
     }
     // Nowhere to insert: a new argument, or the end of the line.
