@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launch, shot } from '../helpers/browser'
+import { launch, openPage, shot } from '../helpers/browser'
 import { tempDir } from '../helpers/cli'
 import { serve, type Served } from '../helpers/server'
 
@@ -50,11 +50,7 @@ beforeAll(async () => {
   writeFileSync(moduleFile, 'export async function convert(file, context) {}\n')
   server = await serve(tempDir())
   browser = await launch()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('pageerror', (e) => consoleErrors.push(e.message))
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text())
-  })
+  page = await openPage(browser, consoleErrors)
 })
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ScheduleView } from '../../src/shared/api'
-import { launch, shot, shotOf } from '../helpers/browser'
+import { launch, openPage, shot, shotOf } from '../helpers/browser'
 import { tempDir } from '../helpers/cli'
 import { serve, type Served } from '../helpers/server'
 
@@ -30,11 +30,7 @@ beforeAll(async () => {
   writeFileSync(join(inDir, 'b.csv'), 'id,amount\n4,40\n5,50\n')
   server = await serve(tempDir())
   browser = await launch()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('pageerror', (e) => consoleErrors.push(e.message))
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text())
-  })
+  page = await openPage(browser, consoleErrors)
 })
 
 afterAll(async () => {

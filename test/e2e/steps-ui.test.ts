@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launch, shot } from '../helpers/browser'
+import { launch, openPage, shot } from '../helpers/browser'
 import { tempDir } from '../helpers/cli'
 import { serve, type Served } from '../helpers/server'
 
@@ -25,11 +25,7 @@ beforeAll(async () => {
   writeFileSync(join(inDir, 'jan.csv'), 'id,country,customer,total\n1,DE,Ann,120.5\n2,FR,Bob,8\n3,DE,Cy,40\n')
   server = await serve(tempDir())
   browser = await launch()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('pageerror', (e) => consoleErrors.push(e.message))
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text())
-  })
+  page = await openPage(browser, consoleErrors)
 })
 
 afterAll(async () => {

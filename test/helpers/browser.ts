@@ -30,3 +30,16 @@ export async function shotOf(locator: Locator, name: string): Promise<string> {
   await locator.screenshot({ path: file })
   return file
 }
+
+/**
+ * A page at the usual test size whose errors (uncaught exceptions, console errors) are collected
+ * into `errors`, so a test can say the page logged none.
+ */
+export async function openPage(browser: Browser, errors: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text())
+  })
+  return page
+}
