@@ -127,7 +127,7 @@ export function checkJob(loaded: LoadedJob): CheckResult {
   const { job, baseDir } = loaded
   const problems: JobProblem[] = []
   const warnings: string[] = []
-  const { inputDir, files } = checkFolders(loaded, problems, warnings)
+  const { files } = checkFolders(loaded, problems, warnings)
 
   let header: string[] | null = null
   if (!isObjectInput(job.input.format) && job.input.header && files.length) {

@@ -130,7 +130,6 @@ export class Scheduler {
   }
 
   private acquireLease(): void {
-    const now = this.clock.now()
     this.db.transaction(() => {
       const row = this.db.prepare('SELECT * FROM scheduler_lease WHERE id = 1').get() as { owner_pid: number; owner_host: string; heartbeat_at: number } | undefined
       if (row && !(row.owner_pid === process.pid && row.owner_host === hostname())) {
