@@ -29,6 +29,7 @@ import type { Logger } from './log'
 import { resolveIn } from './paths'
 import { isTerminal } from './run-states'
 import { backoffMs, errorText, fsyncDir, isDiskFull, renameWithRetry, filesOutside, Slots, summary, type RunControl, type RunProgress, type RunSummary } from './runner'
+import { RunTicker } from './run-ticker'
 import { selectInputs, sha256Of } from './selection'
 import { commitItems, itemRows, markPromoted, resetItem, type FinishedItem, type StagedOutput } from './store/file-items'
 import type { RunFileRow, RunRow, RunSelection, Store } from './store/store'
@@ -60,7 +61,6 @@ const ERROR_RATE_MIN_ITEMS = 10
 /** Of a failed item's error output, the failure report keeps the last this many characters. */
 const RAW_TAIL_CHARS = 4000
 const PROGRESS_INTERVAL_MS = 100
-const TICK_MS = 1000
 
 const DISK_FULL_MESSAGE = 'Stopped: the disk is full. Finished files keep their outputs and no partial output was left; free some space, then resume the run.'
 
@@ -146,7 +146,6 @@ export async function executeFilesRun(ctx: FilesRunContext): Promise<RunSummary>
   const { job, baseDir } = loaded
   const started = Date.now()
   const cpu0 = process.cpuUsage()
-  let peakRss = process.memoryUsage.rss()
   const prior = store.run(runId)
   if (!prior) throw new Error(`no run ${runId}`)
   const epoch = store.claim(runId, process.pid, hostname())
@@ -194,25 +193,15 @@ export async function executeFilesRun(ctx: FilesRunContext): Promise<RunSummary>
     })
   }
 
-  let second = 0
-  let lastDone = 0
-  let lastBytes = 0
-  const tick = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss())
-    try {
-      store.db.transaction(() => {
-        store.heartbeat(runId, epoch)
-        store.recordMetrics(runId, ++second, { records: doneItems - lastDone, bytes: doneBytes - lastBytes, busy: Math.min(inFlight, threads), queued: 0, rss: peakRss })
-      })()
-    } catch (e) {
-      log.warn('could not record metrics', { error: errorText(e) })
-    }
-    lastDone = doneItems
-    lastBytes = doneBytes
-  }, TICK_MS)
-  tick.unref()
-  const progressTimer = ctx.onProgress ? setInterval(() => phase === 'running' && report(), PROGRESS_INTERVAL_MS * 2) : null
-  progressTimer?.unref()
+  // Heartbeat and per-second metrics (files done, bytes); progress between commits (run-ticker.ts).
+  const ticker = new RunTicker({
+    store,
+    runId,
+    epoch,
+    log,
+    sample: () => ({ records: doneItems, bytes: doneBytes, busy: Math.min(inFlight, threads), queued: 0 }),
+    ...(ctx.onProgress ? { onProgress: () => phase === 'running' && report() } : {})
+  })
 
   let processor: ItemProcessor | null = null
   // A process that exits on purpose mid-run (a second Ctrl+C) takes its commands with it.
@@ -537,7 +526,7 @@ export async function executeFilesRun(ctx: FilesRunContext): Promise<RunSummary>
       0,
       promotedOutputs(store, runId, outDir),
       run.failed > 0 ? 'partial' : 'succeeded',
-      { peakRss, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
+      { peakRss: ticker.peakRss, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
       filesOutside(store.files(runId), resolveIn(baseDir, job.input.folder))
     )
     crashPoint('after-run-commit')
@@ -563,8 +552,7 @@ export async function executeFilesRun(ctx: FilesRunContext): Promise<RunSummary>
     }
     return result()
   } finally {
-    clearInterval(tick)
-    if (progressTimer) clearInterval(progressTimer)
+    ticker.stop()
     process.off('exit', onExit)
     await processor?.destroy()
   }

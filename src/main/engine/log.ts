@@ -45,3 +45,8 @@ export function engineLogger(home: string): Logger {
   mkdirSync(dir, { recursive: true })
   return createLogger(pino(pino.destination({ dest: join(dir, 'engine.log'), sync: true, append: true })), 'engine')
 }
+
+/** An error's message, for logs and run messages. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}

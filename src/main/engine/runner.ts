@@ -36,12 +36,13 @@ import { recordEncoder } from '../../workers/formats/encode'
 import { Aggregator } from '../../workers/steps/aggregate'
 import { outputHead, writeFinalFormat, writesAfterAssembly } from './assemble-formats'
 import { OutputSink, type AssembledOutput } from './output-sink'
+import { RunTicker } from './run-ticker'
 import { DedupeIndex, DEDUPE_KEYS_IN_MEMORY } from './dedupe-index'
 import { crashPoint } from './crash-points'
 import type { Executor } from './executor'
 import { decodeBytes, headerColumns, maxRecordBytes, notTextReason, readHeader } from './inputs'
 import type { LoadedRecordsJob } from './job-check'
-import type { Logger } from './log'
+import { errorText, type Logger } from './log'
 import { resolveIn } from './paths'
 import { isWholeFileInput, planWholeFile, quarantinedWholeFile, taskInput, type WholeFilePlan } from './plan-formats'
 import { scanFile } from './scan'
@@ -129,8 +130,6 @@ export interface RunContext {
 
 /** Progress is reported at most this often, so a UI or terminal keeps up with millions of records. */
 const PROGRESS_INTERVAL_MS = 100
-/** Heartbeat and per-second metrics. */
-const TICK_MS = 1000
 /** The error-rate halt rule waits for this many records, so one early bad row cannot halt a run. */
 const ERROR_RATE_MIN_RECORDS = 1000
 const MIN_PARTITION_BYTES = 1 << 20
@@ -171,9 +170,7 @@ export function backoffMs(attempt: number): number {
   return cap / 2 + Math.random() * (cap / 2)
 }
 
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
-}
+export { errorText }
 
 function isTransient(e: unknown): boolean {
   const err = e as NodeJS.ErrnoException
@@ -202,7 +199,6 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
   const { job } = loaded
   const started = Date.now()
   const cpu0 = process.cpuUsage()
-  let peakRss = process.memoryUsage.rss()
   const prior = store.run(runId)
   if (!prior) throw new Error(`no run ${runId}`)
   const epoch = store.claim(runId, process.pid, hostname())
@@ -247,35 +243,20 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     })
   }
 
-  let second = 0
-  let lastRecords = 0n
-  let lastBytes = 0n
-  const tick = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss())
-    const r = progress[PROGRESS_SLOTS.records] as bigint
-    const b = progress[PROGRESS_SLOTS.bytes] as bigint
-    try {
-      store.db.transaction(() => {
-        store.heartbeat(runId, epoch)
-        store.recordMetrics(runId, ++second, {
-          records: Number(r - lastRecords),
-          bytes: Number(b - lastBytes),
-          busy: Math.min(inFlight, threads),
-          queued: Math.max(0, inFlight - threads),
-          rss: peakRss
-        })
-      })()
-    } catch (e) {
-      // A metrics second lost (a full disk, a busy database) must not stop the run.
-      log.warn('could not record metrics', { error: errorText(e) })
-    }
-    lastRecords = r
-    lastBytes = b
-  }, TICK_MS)
-  tick.unref()
-  // Progress between partition commits too, so a live view moves smoothly.
-  const progressTimer = ctx.onProgress ? setInterval(() => phase === 'running' && report(), PROGRESS_INTERVAL_MS * 2) : null
-  progressTimer?.unref()
+  // Heartbeat and per-second metrics; progress between partition commits too (run-ticker.ts).
+  const ticker = new RunTicker({
+    store,
+    runId,
+    epoch,
+    log,
+    sample: () => ({
+      records: Number(progress[PROGRESS_SLOTS.records] as bigint),
+      bytes: Number(progress[PROGRESS_SLOTS.bytes] as bigint),
+      busy: Math.min(inFlight, threads),
+      queued: Math.max(0, inFlight - threads)
+    }),
+    ...(ctx.onProgress ? { onProgress: () => phase === 'running' && report() } : {})
+  })
 
   let executor: Executor | null = null
   // Temporary output files being assembled; removed if the run stops before renaming them.
@@ -512,7 +493,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       assembled.deduped,
       assembled.outputs.map(({ path, records, bytes, sha256 }) => ({ path, records, bytes, sha256 })),
       run.failed > 0 ? 'partial' : 'succeeded',
-      { peakRss, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
+      { peakRss: ticker.peakRss, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
       filesOutside(store.files(runId), resolveIn(loaded.baseDir, job.input.folder))
     )
     crashPoint('after-run-commit')
@@ -543,8 +524,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     }
     return summary(store, runId, job.name, started)
   } finally {
-    clearInterval(tick)
-    if (progressTimer) clearInterval(progressTimer)
+    ticker.stop()
     await executor?.destroy()
   }
 }
