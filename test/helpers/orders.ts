@@ -67,3 +67,18 @@ export function exampleSteps(): unknown[] {
     { dedupe: ['id'] }
   ]
 }
+
+/** Orders with broken rows (a short row, a quote never closed, a bad number). */
+export function brokenOrders(n: number, seed: number): string {
+  return ordersCsv(orderRows(n, seed)) + '77,short row\n"never closed,x,1,2,paid,\n88,Ok,de,1.00,x,paid,n\n'
+}
+
+/** The example job over the CSV files of "in" matching `include`, JSON lines into "out". */
+export const csvJob = (include: string[], output: Record<string, unknown> = {}, policy: Record<string, unknown> = {}) => ({
+  name: 'orders',
+  kind: 'records',
+  input: { folder: 'in', include, format: 'csv' },
+  steps: exampleSteps(),
+  output: { folder: 'out', format: 'jsonl', ...output },
+  policy: { concurrency: 2, ...policy }
+})

@@ -6,24 +6,10 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readJsonl, tempDir, treeHashes } from '../helpers/cli'
-import { exampleSteps, orderRows, ordersCsv } from '../helpers/orders'
+import { brokenOrders, csvJob, exampleSteps, orderRows, ordersCsv } from '../helpers/orders'
 import { dirWith, expectResumedLikeReference, failures, run, type Failure } from '../helpers/runs'
 import { serve, type Served } from '../helpers/server'
 import { readWorkbookRows, writeOrdersWorkbook } from '../helpers/xlsx'
-
-/** Orders with broken rows (a short row, a quote never closed, a bad number). */
-function brokenOrders(n: number, seed: number): string {
-  return ordersCsv(orderRows(n, seed)) + '77,short row\n"never closed,x,1,2,paid,\n88,Ok,de,1.00,x,paid,n\n'
-}
-
-const csvJob = (include: string[], output: Record<string, unknown> = {}, policy: Record<string, unknown> = {}) => ({
-  name: 'orders',
-  kind: 'records',
-  input: { folder: 'in', include, format: 'csv' },
-  steps: exampleSteps(),
-  output: { folder: 'out', format: 'jsonl', ...output },
-  policy: { concurrency: 2, ...policy }
-})
 
 describe('gzip-compressed input', () => {
   it('gives the same outputs, byte for byte, and the same failed records (lines of the decompressed text) as the plain file', () => {

@@ -7,23 +7,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir, treeHashes, type RunJson } from '../helpers/cli'
 import { dirWith, expectResumedLikeReference, failures, run, type Failure } from '../helpers/runs'
-import { exampleSteps, orderRows, ordersCsv } from '../helpers/orders'
+import { brokenOrders, csvJob, orderRows, ordersCsv } from '../helpers/orders'
 import { serve, type Served } from '../helpers/server'
 import { makeZip, type ZipEntrySpec } from '../helpers/zip'
-
-/** Orders with broken rows (a short row, a quote never closed, a bad number). */
-function brokenOrders(n: number, seed: number): string {
-  return ordersCsv(orderRows(n, seed)) + '77,short row\n"never closed,x,1,2,paid,\n88,Ok,de,1.00,x,paid,n\n'
-}
-
-const csvJob = (include: string[], output: Record<string, unknown> = {}, policy: Record<string, unknown> = {}) => ({
-  name: 'orders',
-  kind: 'records',
-  input: { folder: 'in', include, format: 'csv' },
-  steps: exampleSteps(),
-  output: { folder: 'out', format: 'jsonl', ...output },
-  policy: { concurrency: 2, ...policy }
-})
 
 /** id,amount files: amount must be a number. */
 const amountJob = (include: string[], input: Record<string, unknown> = {}, policy: Record<string, unknown> = {}) => ({
