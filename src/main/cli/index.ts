@@ -13,7 +13,6 @@ import { listInputFiles } from '../engine/inputs'
 import { givenFiles } from '../engine/selection'
 import { builtFile, defaultHome } from '../engine/paths'
 import { engineLogger, runLogPath } from '../engine/log'
-import { startServer } from '../server/server'
 import { addScheduleCommands } from './schedule-commands'
 
 /** Exit codes, listed in README.md. */
@@ -307,6 +306,8 @@ export function buildProgram(): Command {
     .action(async (opts: { home?: string; port: string; schedule: boolean }) => {
       const engine = openEngine(opts)
       const log = engineLogger(engine.home)
+      // Loaded for serve only: the server and its WebSocket library cost every other command ~0.15 s.
+      const { startServer } = await import('../server/server')
       const server = await startServer({ engine, rendererDir: resolveRendererDir(), port: Number(opts.port), log })
       process.stdout.write(`Batchery is running. Open this address in your browser (it holds a private key; do not share it):\n  ${server.url}\n`)
       const scheduler = new Scheduler(engine, { log })

@@ -10,7 +10,7 @@
 // Memory is bounded by the number of groups (aggregate.maxGroups, default 100,000) and of
 // distinct values held (MAX_DISTINCT_VALUES); past either the run stops and says which.
 import type { Rec } from '../../shared/expression'
-import { DEFAULT_MAX_GROUPS, parseAggregateValue, type AggregateFunction } from '../../shared/job'
+import { DEFAULT_MAX_GROUPS, parseAggregateValue, type AggregateFunction } from '../../shared/step-limits'
 import { RecordFailure } from './record-failure'
 
 export interface AggregateSpec {
