@@ -51,6 +51,12 @@ export interface PartitionTask {
    * "<byte length>\t<route as JSON or empty>\t<dedupe key or empty>" per record, in staged order.
    */
   indexPath: string | null
+  /**
+   * This partition alone is its output (a small file's own output): the worker writes `head` (the
+   * CSV header line, or nothing) first and returns the sha256 of the whole file, which the
+   * assembly then links into place as it is.
+   */
+  wholeOutput?: { head: string }
   /** Shared counters [records, bytes] that workers add to as they go, for live progress. */
   progress: SharedArrayBuffer
   /** A dry run: return the first `limit` records' results instead of writing anything. */
@@ -77,6 +83,8 @@ export interface PartitionResult {
    * rest of the file as one partition.
    */
   boundaryBroken: boolean
+  /** With wholeOutput: the sha256 of the staged file, which is the output's whole file. */
+  wholeSha256?: string
   /** For a dry run: the records that would be written, with their dedupe keys (null without dedupe). */
   preview?: {
     records: Record<string, unknown>[]
@@ -89,3 +97,6 @@ export interface PartitionResult {
 }
 
 export const PROGRESS_SLOTS = { records: 0, bytes: 1 } as const
+
+/** One partition's answer in a batch: its result, or the error that ended the batch there. */
+export type BatchResult = PartitionResult | { error: string; code?: string }

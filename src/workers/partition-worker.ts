@@ -5,10 +5,11 @@
 // A task can die half-way (abort, timeout, crash): everything it writes goes to a temporary name
 // first and is renamed to the staged name only when complete and fsynced, so a staged file either
 // is whole or does not exist.
+import { createHash, type Hash } from 'node:crypto'
 import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import type { Rec } from '../shared/expression'
 import { boundRaw, type FailedRecord, type FailureCode } from '../shared/failures'
-import type { PartitionResult, PartitionTask } from '../shared/partition-task'
+import type { BatchResult, PartitionResult, PartitionTask } from '../shared/partition-task'
 import { PROGRESS_SLOTS } from '../shared/partition-task'
 import { CsvParser } from './formats/csv-parser'
 import { decoderFor } from './formats/decode'
@@ -16,7 +17,7 @@ import { recordEncoder } from './formats/encode'
 import { JsonArrayParser } from './formats/json-array-parser'
 import { JsonlParser } from './formats/jsonl-parser'
 import { readStreamed, streamedKind } from './formats/streamed-input'
-import { MAX_ROUTES } from '../shared/job'
+import { MAX_ROUTES } from '../shared/step-limits'
 import { Aggregator } from './steps/aggregate'
 import { compilePipeline, RecordFailure, type Pipeline } from './steps/pipeline'
 
@@ -38,6 +39,21 @@ const REC_PROTO: Rec = Object.freeze(Object.create(null)) as Rec
  * setter). Column names reach the generated code only as JSON string literals, never as code.
  */
 function recordMaker(header: readonly string[]): (fields: readonly string[]) => Rec {
+  // Compiled once per header and kept: a folder of many small files shares one header, and a
+  // constructor shared across partitions keeps one shape for all their records.
+  const key = JSON.stringify(header)
+  const known = makers.get(key)
+  if (known) return known
+  if (makers.size >= MAX_MAKERS) makers.clear()
+  const made = compileRecordMaker(header)
+  makers.set(key, made)
+  return made
+}
+
+const MAX_MAKERS = 64
+const makers = new Map<string, (fields: readonly string[]) => Rec>()
+
+function compileRecordMaker(header: readonly string[]): (fields: readonly string[]) => Rec {
   const body = header.map((h, i) => `this[${JSON.stringify(h)}] = f[${i}]`).join('\n')
   const Record = new Function('f', body) as unknown as new (f: readonly string[]) => Rec
   Record.prototype = REC_PROTO
@@ -50,6 +66,8 @@ const BLOCK_BYTES = 64 * 1024
 const FLUSH_CHARS = 256 * 1024
 
 const pipelines = new Map<string, Promise<Pipeline>>()
+/** The read block of the last task, free for the next one. */
+let spareBlock: Buffer | null = null
 
 function pipelineFor(task: PartitionTask): Promise<Pipeline> {
   let p = pipelines.get(task.pipeline.hash)
@@ -66,6 +84,8 @@ class BufferedFile {
   private parts: string[] = []
   private chars = 0
   bytes = 0
+  /** Set to hash what is written (a partition that is a whole output). */
+  hash: Hash | null = null
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w')
@@ -79,7 +99,9 @@ class BufferedFile {
 
   private flush(): void {
     if (!this.parts.length) return
-    this.bytes += writeSync(this.fd, this.parts.join(''))
+    const text = this.parts.join('')
+    this.hash?.update(text)
+    this.bytes += writeSync(this.fd, text)
     this.parts = []
     this.chars = 0
   }
@@ -103,6 +125,26 @@ class BufferedFile {
   }
 }
 
+/**
+ * Several small partitions in one task (a folder of many small files): each is run as its own
+ * task would be, in order, and its result returned in the same place. The first that throws ends
+ * the batch: its error is returned in its place and the rest are not started, so the engine
+ * commits what finished and runs the others one by one, with their own retries.
+ */
+export async function runBatch(tasks: PartitionTask[]): Promise<BatchResult[]> {
+  const results: BatchResult[] = []
+  for (const task of tasks) {
+    try {
+      results.push(await runPartition(task))
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException
+      results.push({ error: String(err?.message ?? e), ...(err?.code ? { code: err.code } : {}) })
+      break
+    }
+  }
+  return results
+}
+
 export default async function runPartition(task: PartitionTask): Promise<PartitionResult> {
   const t0 = performance.now()
   const pipeline = await pipelineFor(task)
@@ -114,6 +156,10 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
   // The index: one line per output record with its byte length, its route and its dedupe key, for
   // the assembly to route, split and dedupe records without parsing them again.
   const keys = task.indexPath && !preview ? new BufferedFile(task.indexPath + '.tmp') : null
+  if (out && task.wholeOutput) {
+    out.hash = createHash('sha256')
+    if (task.wholeOutput.head) out.write(task.wholeOutput.head)
+  }
   // An aggregate job stages its partition's partial summary instead of records.
   const aggregator = pipeline.aggregate ? new Aggregator(pipeline.aggregate.spec, pipeline.aggregate.label) : null
   const routesSeen = pipeline.routes ? new Set<string>() : null
@@ -239,7 +285,9 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
   }
 
   const fd = openSync(task.file, 'r')
-  const block = Buffer.allocUnsafe(BLOCK_BYTES)
+  // One read block kept between tasks: a batch of small files would allocate one per file.
+  const block = spareBlock ?? Buffer.allocUnsafe(BLOCK_BYTES)
+  spareBlock = null
   let decoder = decoderFor(task.input.encoding)
   let pos = task.start
   let bytesRead = 0
@@ -309,6 +357,7 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
     throw e
   } finally {
     closeSync(fd)
+    spareBlock = block
   }
 
   if (preview && aggregator) {
@@ -344,7 +393,8 @@ export default async function runPartition(task: PartitionTask): Promise<Partiti
     keysBytes: keys?.bytes ?? 0,
     bytesRead,
     durationMs: performance.now() - t0,
-    boundaryBroken: false
+    boundaryBroken: false,
+    ...(staged.hash ? { wholeSha256: staged.hash.digest('hex') } : {})
   }
 }
 

@@ -3,11 +3,11 @@
 // run has committed, only to the exact file version the run read (a file changed since is left
 // where it is), and it is recorded in the ledger. A move interrupted by a crash is done at the
 // next start.
-import { copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, closeSync, renameSync, statSync, unlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { AnyJob } from '../../shared/job'
 import type { Logger } from './log'
-import { resolveIn } from './paths'
+import { copyFileDurably, resolveIn } from './paths'
 import type { Db } from './store/open-db'
 
 interface Pending {
@@ -61,13 +61,7 @@ function moveFile(from: string, to: string): void {
   }
   // Another drive: copy, flush, then remove the original.
   const tmp = `${to}.partial`
-  copyFileSync(from, tmp)
-  const fd = openSync(tmp, 'r+')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
+  copyFileDurably(from, tmp)
   renameSync(tmp, to)
   unlinkSync(from)
 }

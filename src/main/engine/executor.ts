@@ -2,11 +2,13 @@
 // first executor is the local Piscina pool; a distributed one can take its place later.
 import type { Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import type { PartitionResult, PartitionTask } from '../../shared/partition-task'
+import type { BatchResult, PartitionResult, PartitionTask } from '../../shared/partition-task'
 import { builtFile } from './paths'
 
 export interface Executor {
   run(task: PartitionTask, signal: AbortSignal): Promise<PartitionResult>
+  /** Several small partitions as one task, run in order by one worker (see runBatch in partition-worker.ts). */
+  runBatch(tasks: PartitionTask[], signal: AbortSignal): Promise<BatchResult[]>
   /** How many partitions it works on at once. */
   readonly threads: number
   destroy(): Promise<void>
@@ -35,12 +37,15 @@ export function resolveBuiltWorker(file: string): string {
 }
 
 export function createLocalExecutor(opts: { threads: number; memoryLimitMb?: number; workerPath?: string }): Executor {
-  return createWorkerPool<PartitionTask, PartitionResult>({ ...opts, workerPath: opts.workerPath ?? resolveWorkerPath() })
+  const pool = createWorkerPool<PartitionTask, PartitionResult>({ ...opts, workerPath: opts.workerPath ?? resolveWorkerPath() })
+  return { ...pool, runBatch: (tasks, signal) => pool.runNamed('runBatch', tasks, signal) as Promise<BatchResult[]> }
 }
 
 /** A pool of worker threads running one worker bundle: tasks in, results out. */
 export interface WorkerPool<T, R> {
   run(task: T, signal: AbortSignal): Promise<R>
+  /** Runs another export of the worker bundle. */
+  runNamed(name: string, task: unknown, signal: AbortSignal): Promise<unknown>
   readonly threads: number
   destroy(): Promise<void>
 }
@@ -85,6 +90,7 @@ export function createWorkerPool<T, R>(opts: { threads: number; memoryLimitMb?: 
   pool.on('workerCreate', (w: { id: number }) => ready.add(w.id))
   return {
     run: (task, signal) => pool.run(task, { signal }) as Promise<R>,
+    runNamed: (name, task, signal) => pool.run(task, { signal, name }),
     threads: opts.threads,
     destroy: async () => {
       await Promise.all(loading)

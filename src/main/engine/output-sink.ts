@@ -31,6 +31,12 @@ export interface SinkOptions {
   tmpOutputs: string[]
   /** Writes are gathered up to this many bytes. */
   bufferBytes: number
+  /**
+   * A buffer to gather writes in, shared by outputs assembled one after another (thousands of
+   * per-input outputs would otherwise allocate a megabyte each). Never share one between sinks
+   * open at the same time.
+   */
+  buffer?: Buffer
 }
 
 /** The name of part `n` (from 1) of an output: orders.csv → orders-part-0001.csv. */
@@ -117,7 +123,7 @@ export class OutputSink {
   private readonly framing: number
 
   constructor(private readonly opts: SinkOptions) {
-    this.pending = Buffer.allocUnsafe(opts.bufferBytes)
+    this.pending = opts.buffer ?? Buffer.allocUnsafe(opts.bufferBytes)
     this.maxRecords = opts.split?.records ?? Infinity
     this.maxBytes = opts.split?.bytes ?? Infinity
     this.framing = opts.format === 'json' ? 4 : 0

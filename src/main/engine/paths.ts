@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { closeSync, copyFileSync, existsSync, fsyncSync, openSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,4 +29,15 @@ export function builtFile(fromModuleUrl: string, rel: string): string | null {
     dir = dirname(dir)
   }
   return null
+}
+
+/** Copies a file and flushes the copy to disk (where a rename or a link cannot reach: another drive). */
+export function copyFileDurably(from: string, to: string): void {
+  copyFileSync(from, to)
+  const fd = openSync(to, 'r+')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
 }

@@ -12,6 +12,7 @@
 import {
   closeSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readSync,
@@ -21,14 +22,14 @@ import {
   writeFileSync
 } from 'node:fs'
 import { availableParallelism, hostname } from 'node:os'
-import { dirname, join, relative } from 'node:path'
+import { basename, dirname, join, relative } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import type { RunProgressEvent } from '../../shared/api'
 import { columnsAfter, unionColumns } from '../../shared/columns'
 import { boundRaw, type FailedRecord } from '../../shared/failures'
 import { withoutCompressionSuffix } from '../../shared/formats'
 import { inputDelimiter, MAX_ROUTES, outputDelimiter, parseDurationMs, parseSizeBytes, type Job } from '../../shared/job'
-import { PROGRESS_SLOTS, type PartitionResult, type PartitionTask } from '../../shared/partition-task'
+import { PROGRESS_SLOTS, type BatchResult, type PartitionResult, type PartitionTask } from '../../shared/partition-task'
 import { CsvParser } from '../../workers/formats/csv-parser'
 import { decoderFor } from '../../workers/formats/decode'
 import { JsonlParser } from '../../workers/formats/jsonl-parser'
@@ -43,7 +44,7 @@ import type { Executor } from './executor'
 import { decodeBytes, headerColumns, maxRecordBytes, notTextReason, readHeader } from './inputs'
 import type { LoadedRecordsJob } from './job-check'
 import { errorText, type Logger } from './log'
-import { resolveIn } from './paths'
+import { copyFileDurably, resolveIn } from './paths'
 import { isWholeFileInput, planWholeFile, quarantinedWholeFile, taskInput, type WholeFilePlan } from './plan-formats'
 import { scanFile } from './scan'
 import { isOutside, selectInputs, sha256Of } from './selection'
@@ -262,6 +263,8 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
   // Temporary output files being assembled; removed if the run stops before renaming them.
   const tmpOutputs: string[] = []
   try {
+    // The workers load their code while the run plans: the pool is started first.
+    executor = ctx.createExecutor(threads, job.policy.memoryLimitMb)
     if (!prior.planned) {
       plan(store, runId, loaded, threads, log)
       crashPoint('after-plan')
@@ -294,19 +297,22 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         halt.abort()
       }
     }
-    executor = ctx.createExecutor(threads, job.policy.memoryLimitMb)
     const exec = executor
     const timeoutMs = parseDurationMs(job.policy.timeout)
 
+    // Partitions that are their output's whole file: written with the header and linked into place.
+    const wholeOutputs = new Set<number>()
     const taskFor = (p: PartitionRow, attempt: number): PartitionTask => {
       const f = files.get(p.file_index) as RunFileRow
+      const columns = columnsByFile.get(p.file_index) ?? []
       return {
+        ...(wholeOutputs.has(p.idx) ? { wholeOutput: { head: outputHead(job.output.format, columns, outputDelimiter(job), job.output.quoting)?.toString() ?? '' } } : {}),
         runId,
         partitionIdx: p.idx,
         attempt,
         pipeline: { hash: loaded.hash, steps: job.steps, baseDir: loaded.baseDir },
         input: taskInput(job),
-        output: { format: job.output.format, delimiter: outputDelimiter(job), columns: columnsByFile.get(p.file_index) ?? [], quoting: job.output.quoting },
+        output: { format: job.output.format, delimiter: outputDelimiter(job), columns, quoting: job.output.quoting },
         file: f.path,
         start: p.start,
         end: p.end,
@@ -418,11 +424,76 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       }
     }
 
-    const pending = store.partitions(runId).filter((p) => p.state === 'pending')
+    // Many small files: a batch of them is one task and one commit, not one of each per file
+    // (a Piscina task, an attempt and a commit transaction cost more than 10 rows of work).
+    const runBatch = async (batch: PartitionRow[]): Promise<void> => {
+      if (halt.signal.aborted) return
+      await ctx.control?.gate()
+      await window.take()
+      if (halt.signal.aborted) {
+        window.give()
+        return
+      }
+      const attempts = store.db.transaction(() => batch.map((p) => store.startAttempt(runId, p.idx, false)))()
+      const timeout = AbortSignal.timeout(timeoutMs)
+      let results: BatchResult[] = []
+      inFlight++
+      try {
+        results = await exec.runBatch(
+          batch.map((p, i) => taskFor(p, attempts[i] as number)),
+          AbortSignal.any([halt.signal, timeout])
+        )
+      } catch (e) {
+        // Stopped, timed out or the worker died: each partition of the batch goes on alone, with
+        // its own timeout and retries.
+        if (!halt.signal.aborted) log.warn('a batch of small partitions failed; running them one by one', { partitions: batch.length, error: errorText(e) })
+      } finally {
+        inFlight--
+        window.give()
+      }
+      const done: { p: PartitionRow; r: PartitionResult }[] = []
+      for (const [i, r] of results.entries()) {
+        if ('error' in r || r.boundaryBroken) break
+        done.push({ p: batch[i] as PartitionRow, r })
+      }
+      const rest = batch.slice(done.length)
+      const stopped = results[done.length]
+      if (stopped && 'error' in stopped) log.warn('partition attempt failed in a batch; it runs again on its own', { partition: rest[0]?.idx, error: stopped.error })
+      const committed = store.db.transaction(() => {
+        for (const p of rest) store.endAttempt(runId, p.idx)
+        for (const { p, r } of done) if (!store.commitPartition(runId, epoch, p.idx, p.file_index, r)) return false
+        return true
+      })()
+      if (!committed) {
+        if (!store.ownsRun(runId, epoch)) doHalt('Stopped: another Batchery process took over this run.')
+        return
+      }
+      if (done.length) {
+        crashPoint('after-partition-commit')
+        checkHaltRules()
+        report()
+      }
+      if (halt.signal.aborted) return
+      for (const p of rest) await runOne(p)
+    }
+
+    const live = store.partitions(runId)
+    const pending = live.filter((p) => p.state === 'pending')
+    for (const idx of wholeOutputPartitions(job, live)) wholeOutputs.add(idx)
     // Partitions that were in flight when the process last died run first, one at a time, so a
     // partition that takes the process down is found out rather than blamed on its neighbours.
     for (const p of pending.filter((x) => x.suspect)) await runOne(p, true)
-    await Promise.all(pending.filter((x) => !x.suspect).map((p) => runOne(p)))
+    // Whether a file is read whole (compressed, UTF-16...) is asked once per file: it can read its first bytes.
+    const readWhole = new Map<number, boolean>()
+    const plainText = (p: PartitionRow): boolean => {
+      let whole = readWhole.get(p.file_index)
+      if (whole === undefined) readWhole.set(p.file_index, (whole = isWholeFileInput(job, (files.get(p.file_index) as RunFileRow).path)))
+      return !whole
+    }
+    const units = smallBatches(pending.filter((x) => !x.suspect), live, plainText, exec.threads)
+    const batches = units.filter((u) => u.length > 1)
+    if (batches.length) log.info('small files handed out in batches', { partitions: pending.length, batches: batches.length, tasks: units.length })
+    await Promise.all(units.map((u) => (u.length === 1 ? runOne(u[0] as PartitionRow) : runBatch(u))))
     // Paused after the last partitions were handed out: wait before writing outputs.
     if (!halt.signal.aborted) await ctx.control?.gate()
     ctx.stop?.removeEventListener('abort', stopHandler)
@@ -461,7 +532,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     const run = store.run(runId) as RunRow
     const out = assembled.recordsOut
     if (run.records_in !== out + run.filtered + assembled.deduped + run.failed) {
-      for (const o of assembled.outputs) rmSync(o.tmp, { force: true })
+      for (const o of assembled.outputs) if (o.tmp !== o.path) rmSync(o.tmp, { force: true })
       const message = `Internal error: the records do not add up (in ${run.records_in}, out ${out}, filtered ${run.filtered}, duplicates ${assembled.deduped}, failed ${run.failed}); no output was written. Please report this.`
       store.move(runId, 'running', 'failed', { message })
       log.error('accounting mismatch', { in: run.records_in, out, filtered: run.filtered, deduped: assembled.deduped, failed: run.failed })
@@ -470,7 +541,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     // Inputs changed while the run read them: outputs would mix old and new data.
     const moved = changedDuringRun(store.files(runId))
     if (moved.length) {
-      for (const o of assembled.outputs) rmSync(o.tmp, { force: true })
+      for (const o of assembled.outputs) if (o.tmp !== o.path) rmSync(o.tmp, { force: true })
       const message = `Stopped: ${moved.join('; ')} while the run was reading it, so its outputs would mix old and new data. Nothing was written; run the job again.`
       store.move(runId, 'running', 'failed', { message })
       log.warn('inputs changed during the run', { moved })
@@ -527,6 +598,71 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     ticker.stop()
     await executor?.destroy()
   }
+}
+
+/**
+ * Partitions whose staged file can be their output as it is: one input file, one partition, one
+ * output of a format with no framing but its header (CSV, TSV, JSON lines), nothing decided at
+ * assembly (no dedupe, route, split or aggregate). Many small files make many such outputs, and
+ * linking each into place costs one call where copying it costs a read, a write and a flush.
+ */
+export function wholeOutputPartitions(job: Job, live: PartitionRow[]): number[] {
+  if (job.output.layout === 'merged' || needsIndex(job) || job.steps.some((s) => 'aggregate' in s)) return []
+  if (!['csv', 'tsv', 'jsonl'].includes(job.output.format)) return []
+  const perFile = new Map<number, PartitionRow[]>()
+  for (const p of live) perFile.set(p.file_index, [...(perFile.get(p.file_index) ?? []), p])
+  return [...perFile.values()].filter((ps) => ps.length === 1 && (ps[0] as PartitionRow).last_of_file === 1).map((ps) => (ps[0] as PartitionRow).idx)
+}
+
+/** A partition this size or smaller, holding a whole file, can share a task with others. */
+export const BATCH_PARTITION_MAX_BYTES = 256 << 10
+/** At most this many partitions, and about this many bytes, in one batch. */
+const BATCH_MAX_PARTITIONS = 64
+const BATCH_MAX_BYTES = 4 << 20
+/** Batches per worker a run aims for at least, so that both workers stay busy to the end. */
+const BATCHES_PER_WORKER = 4
+
+/**
+ * The order partitions are handed out in, as units: a lone partition, or a batch of small
+ * whole-file partitions next to each other in plan order. A partition is batched only if it is
+ * its file's only one (no boundary inside it can be misplaced), was never set aside or charged
+ * with a death, and is read by byte range (`plainText`: not a workbook, zip or gzip file, whose
+ * size on disk says little about the work).
+ */
+export function smallBatches(
+  pending: PartitionRow[],
+  all: PartitionRow[],
+  plainText: (p: PartitionRow) => boolean,
+  threads: number
+): PartitionRow[][] {
+  const perFile = new Map<number, number>()
+  for (const p of all) if (p.state !== 'superseded') perFile.set(p.file_index, (perFile.get(p.file_index) ?? 0) + 1)
+  const small = (p: PartitionRow): boolean =>
+    p.last_of_file === 1 && perFile.get(p.file_index) === 1 && p.end - p.start <= BATCH_PARTITION_MAX_BYTES && p.solo_deaths === 0 && plainText(p)
+  const count = pending.filter(small).length
+  // BATCHERY_SMALL_BATCH: a lower cap (1: no batches), for tests that compare the two ways.
+  const cap = Math.min(BATCH_MAX_PARTITIONS, Number(process.env.BATCHERY_SMALL_BATCH) || BATCH_MAX_PARTITIONS)
+  const size = Math.min(cap, Math.ceil(count / (Math.max(1, threads) * BATCHES_PER_WORKER)))
+  const units: PartitionRow[][] = []
+  let batch: PartitionRow[] = []
+  let bytes = 0
+  const close = (): void => {
+    if (batch.length) units.push(batch)
+    batch = []
+    bytes = 0
+  }
+  for (const p of pending) {
+    if (size < 2 || !small(p)) {
+      close()
+      units.push([p])
+      continue
+    }
+    if (batch.length >= size || bytes + (p.end - p.start) > BATCH_MAX_BYTES) close()
+    batch.push(p)
+    bytes += p.end - p.start
+  }
+  close()
+  return units
 }
 
 /** The files of a run that are not in the job's input folder (dropped from elsewhere), by index. */
@@ -822,6 +958,8 @@ function assemble(
   let recordsOut = 0
   const outputs: AssembledOutput[] = []
   const buf = Buffer.allocUnsafe(1 << 20)
+  // Outputs written one after another share one write buffer (one sink open at a time).
+  const sinkBuffer = Buffer.allocUnsafe(1 << 20)
   const run = store.run(runId) as RunRow
   // A merged output of a run that takes only some inputs (new files, dropped files) is named for
   // the run, so it never replaces the output of the runs that took the others.
@@ -859,7 +997,8 @@ function assemble(
       return parts.filter((p) => wanted.has(p.file_index))
     })()
     const head = outputHead(job.output.format, columnsByFile.get(fileIndexes[0] as number) ?? [], delimiter, job.output.quoting)
-    const sinkAt = (at: string, bufferBytes: number): OutputSink => new OutputSink({ path: at, runId, format: job.output.format, head, split, tmpOutputs, bufferBytes })
+    const sinkAt = (at: string, bufferBytes: number, buffer?: Buffer): OutputSink =>
+      new OutputSink({ path: at, runId, format: job.output.format, head, split, tmpOutputs, bufferBytes, ...(buffer ? { buffer } : {}) })
 
     if (aggregateStep) {
       // Partial summaries merged in input order: the same rows however the input was partitioned.
@@ -874,14 +1013,22 @@ function assemble(
         recordsOut += p.records_out ?? 0
       }
       const encode = recordEncoder(job.output.format, summary.columns, delimiter, job.output.quoting)
-      const sink = sinkAt(path, 1 << 20)
+      const sink = sinkAt(path, 1 << 20, sinkBuffer)
       for (const row of summary.rows()) sink.record(Buffer.from(encode(row)))
       outputs.push(...sink.finish())
       continue
     }
 
+    const whole = mine.length === 1 ? (mine[0] as PartitionRow) : null
+    if (!indexed && whole?.staged_sha256) {
+      // The staged file is the output, header and all: linked into place, not copied.
+      outputs.push(linkWholeOutput(join(staging, `p${whole.idx}.out`), path, runId, whole, tmpOutputs))
+      crashPoint('after-output-staged')
+      continue
+    }
+
     if (!indexed) {
-      const sink = sinkAt(path, 1 << 20)
+      const sink = sinkAt(path, 1 << 20, sinkBuffer)
       for (const p of mine) {
         const sfd = openSync(join(staging, `p${p.idx}.out`), 'r')
         try {
@@ -948,6 +1095,39 @@ function assemble(
   seen.close()
   if (!aggregateStep) recordsOut = outputs.reduce((s, o) => s + o.records, 0)
   return { outputs, deduped, recordsOut }
+}
+
+/**
+ * A staged partition that is its output's whole file, under the output's temporary name: a hard
+ * link (the staged file was flushed to disk by its worker; the rename into place and the folder's
+ * flush follow as for every output), or a copy, flushed, where links are not possible (another
+ * disk, a file system without them).
+ */
+function linkWholeOutput(staged: string, path: string, runId: string, p: PartitionRow, tmpOutputs: string[]): AssembledOutput {
+  const done = { path, records: p.records_out ?? 0, bytes: p.staged_bytes ?? 0, sha256: p.staged_sha256 as string }
+  // Already in place: this run linked it there before it was stopped. (A rename between two links
+  // of one file does nothing, so a new temporary link would stay behind.)
+  if (sameFile(staged, path)) return { ...done, tmp: path }
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = join(dirname(path), `.${basename(path)}.${runId}.partial`)
+  tmpOutputs.push(tmp)
+  rmSync(tmp, { force: true })
+  try {
+    linkSync(staged, tmp)
+  } catch {
+    copyFileDurably(staged, tmp)
+  }
+  return { ...done, tmp }
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a)
+    const y = statSync(b)
+    return x.ino === y.ino && x.dev === y.dev
+  } catch {
+    return false
+  }
 }
 
 /** The job's outputs are assembled record by record from an index the workers write (see PartitionTask.indexPath). */

@@ -229,5 +229,14 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (run_id, idx)
       );
     `
+  },
+  {
+    version: 6,
+    name: 'a staged partition that is a whole output, with its sha256',
+    sql: `
+      -- Set when the worker wrote the partition as its output's whole file (a small file's own
+      -- output: header included), so the assembly links it into place instead of copying it.
+      ALTER TABLE partitions ADD COLUMN staged_sha256 TEXT;
+    `
   }
 ]

@@ -91,6 +91,8 @@ export interface PartitionRow {
   suspect: number
   /** How often the process died while it ran alone: then it was the cause. */
   solo_deaths: number
+  /** The staged file is its output's whole file (header included), with this sha256; null otherwise. */
+  staged_sha256: string | null
 }
 
 export interface JobVersionRow {
@@ -362,14 +364,21 @@ export class Store {
     epoch: number,
     idx: number,
     fileIndex: number,
-    r: { counts: { in: number; out: number; filtered: number; failed: number }; failures: FailedRecord[]; stagedBytes: number; keysBytes: number; durationMs: number }
+    r: {
+      counts: { in: number; out: number; filtered: number; failed: number }
+      failures: FailedRecord[]
+      stagedBytes: number
+      keysBytes: number
+      durationMs: number
+      wholeSha256?: string | undefined
+    }
   ): boolean {
     if (!this.ownsRun(runId, epoch)) return false
     const changed = this.stmt(
       `UPDATE partitions SET state = 'committed', staged_bytes = ?, keys_bytes = ?, records_in = ?, records_out = ?,
-           filtered = ?, failed = ?, duration_ms = ?, committed_at = ?, in_flight = 0
+           filtered = ?, failed = ?, duration_ms = ?, committed_at = ?, in_flight = 0, staged_sha256 = ?
          WHERE run_id = ? AND idx = ? AND state = 'pending'`
-    ).run(r.stagedBytes, r.keysBytes, r.counts.in, r.counts.out, r.counts.filtered, r.counts.failed, r.durationMs, Date.now(), runId, idx)
+    ).run(r.stagedBytes, r.keysBytes, r.counts.in, r.counts.out, r.counts.filtered, r.counts.failed, r.durationMs, Date.now(), r.wholeSha256 ?? null, runId, idx)
     if (changed.changes !== 1) return false
     const ins = this.stmt(
       'INSERT INTO failed_records (run_id, partition_idx, file_index, line, step, code, message, pattern, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'
