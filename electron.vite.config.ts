@@ -18,7 +18,9 @@ export default defineConfig({
           'engine-host': resolve('src/main/engine-host.ts'),
           'partition-worker': resolve('src/workers/partition-worker.ts'),
           // files jobs with a module processor (out/main/file-task-worker.js)
-          'file-task-worker': resolve('src/workers/file-task-worker.ts')
+          'file-task-worker': resolve('src/workers/file-task-worker.ts'),
+          // the small process that starts a files job's commands (out/main/spawn-helper.js)
+          'spawn-helper': resolve('src/main/spawn-helper.ts')
         },
         output: { entryFileNames: '[name].js' }
       }

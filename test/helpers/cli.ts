@@ -122,3 +122,17 @@ export function crashThenResume(dir: string, job: unknown, point: string, outDir
   const resumed = cli(['resume', runId, '--home', home, '--json'], env)
   return { home, runId, afterKill, resumed, result: lastJson(resumed.stdout) }
 }
+
+/** A process that is gone, or a zombie waiting to be reaped. */
+export function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return true
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') === true
+  } catch {
+    return true
+  }
+}

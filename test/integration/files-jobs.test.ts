@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Engine } from '../../src/main/engine/engine'
 import { createHandlers } from '../../src/main/engine/handlers'
 import { loadJob } from '../../src/main/engine/job-check'
-import { BIN, cli, lastJson, tempDir, treeHashes, treeSnapshot, writeJob, type RunJson } from '../helpers/cli'
+import { BIN, cli, gone, lastJson, tempDir, treeHashes, treeSnapshot, writeJob, type RunJson } from '../helpers/cli'
 
 /** A converter that a command runs per file: notes each call, fails (exit 3) on names with "bad". */
 const CONVERT_SH = `#!/bin/sh
@@ -69,19 +69,6 @@ const badCount = (n: number): number => Array.from({ length: n }, (_, i) => i).f
 /** Input file numbers in the order a run takes them (sorted by name: bad-… before doc-…). */
 const sortedIndexes = (n: number): number[] => Array.from({ length: n }, (_, i) => i).sort((a, b) => (name(a) < name(b) ? -1 : 1))
 
-/** A process that is gone, or a zombie waiting to be reaped. */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return true
-  }
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') === true
-  } catch {
-    return true
-  }
-}
 
 describe('a files job over 2,000 files with a real command', () => {
   let dir: string

@@ -88,7 +88,7 @@ describe('electron-builder.yml', () => {
   it('packages the built bundles and package.json, not the sources or tests', () => {
     expect(config.files).toContain('out/**')
     expect(config.files).toContain('package.json')
-    for (const path of ['out/main/index.js', 'out/main/engine-host.js', 'out/main/partition-worker.js', 'out/preload/index.cjs', 'out/renderer/index.html', 'package.json', packageJson.main]) {
+    for (const path of ['out/main/index.js', 'out/main/engine-host.js', 'out/main/partition-worker.js', 'out/main/spawn-helper.js', 'out/preload/index.cjs', 'out/renderer/index.html', 'package.json', packageJson.main]) {
       expect(packaged(path), path).toBe(true)
     }
     for (const path of ['src/main/electron/index.ts', 'test/unit/electron-ipc.test.ts', 'bench-data/orders.csv', 'out/main/index.js.map', '.cache/electron-native/x.node']) {

@@ -2,7 +2,7 @@
 // engine's thread: it only waits) or a JavaScript module (called in the worker threads). Both
 // answer with the same outcome: exit code or error, runtime, and the bounded tails of what the
 // item printed. The engine decides what an outcome means for the run.
-import { spawn } from 'node:child_process'
+import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import type { FilesJob } from '../../shared/job'
@@ -10,13 +10,12 @@ import type { FileItemTask, FileItemTaskResult } from '../../workers/file-task-w
 import { expandCommand, itemValues, shellQuote } from './command-template'
 import { createWorkerPool, resolveBuiltWorker } from './executor'
 import { resolveIn } from './paths'
+import { spawnCollect, type SpawnDone, type SpawnRequest } from './spawn-collect'
 
-/** Per stream, the last this many bytes of what an item printed are kept. */
-export const TAIL_BYTES = 64 * 1024
+export { TAIL_BYTES } from './spawn-collect'
+
 /** After a timeout's SIGTERM, the process tree gets this long before SIGKILL. */
 const KILL_GRACE_MS = 2000
-/** Once the command exited, how long its output pipes may stay open (a background child holding them). */
-const CLOSE_WAIT_MS = 200
 /** The environment variable that marks every process of a run (found again after a crash). */
 export const RUN_ENV = 'BATCHERY_RUN_ID'
 
@@ -57,33 +56,6 @@ export interface ItemProcessor {
   destroy(): Promise<void>
 }
 
-/** Keeps the last `limit` bytes of a stream. */
-export class Tail {
-  private chunks: Buffer[] = []
-  private size = 0
-  constructor(private readonly limit = TAIL_BYTES) {}
-
-  push(b: Buffer): void {
-    this.chunks.push(b)
-    this.size += b.length
-    while (this.chunks.length > 1 && this.size - (this.chunks[0] as Buffer).length >= this.limit) {
-      this.size -= (this.chunks.shift() as Buffer).length
-    }
-  }
-
-  toString(): string {
-    let buf = Buffer.concat(this.chunks)
-    if (buf.length > this.limit) {
-      buf = buf.subarray(buf.length - this.limit)
-      // Do not start inside a UTF-8 character.
-      let i = 0
-      while (i < 4 && i < buf.length && ((buf[i] as number) & 0xc0) === 0x80) i++
-      buf = buf.subarray(i)
-    }
-    return buf.toString('utf8')
-  }
-}
-
 function lastLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean)
   const l = lines[lines.length - 1] ?? ''
@@ -104,6 +76,7 @@ export function describeItem(job: FilesJob, baseDir: string, item: ItemSpec): st
 export function commandProcessor(job: FilesJob, baseDir: string, runId: string): ItemProcessor {
   const running = new Set<number>()
   const posix = process.platform !== 'win32'
+  const spawner = createSpawner()
   const commandFor = (item: ItemSpec): ReturnType<typeof expandCommand> => expandCommand(job, valuesOf(item, baseDir))
 
   const killTree = (pid: number, signal: NodeJS.Signals): void => {
@@ -130,81 +103,142 @@ export function commandProcessor(job: FilesJob, baseDir: string, runId: string):
     },
     destroy: async () => {
       for (const pid of running) killTree(pid, 'SIGKILL')
+      spawner.close()
     },
     run: (item, timeoutMs, signal) =>
       new Promise<ItemOutcome>((resolvePromise) => {
         const cmd = commandFor(item)
         const startedAt = Date.now()
         const t0 = performance.now()
-        const stdout = new Tail()
-        const stderr = new Tail()
         let timedOut = false
         let aborted = false
-        let settled = false
-        let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null
-        const child = spawn(cmd.file, cmd.args, {
-          cwd: baseDir,
-          env: { ...process.env, [RUN_ENV]: runId, BATCHERY_SEQ: String(item.seq), BATCHERY_OUT: item.out },
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: posix,
-          windowsHide: true,
-          windowsVerbatimArguments: !posix && job.shell
-        })
-        const pid = child.pid
-        if (pid !== undefined) running.add(pid)
-        child.stdout?.on('data', (b: Buffer) => stdout.push(b))
-        child.stderr?.on('data', (b: Buffer) => stderr.push(b))
+        let pid: number | undefined
+        /** Killed before its process id was known (the request was still on its way): killed when it is. */
+        let killOnStart: NodeJS.Signals | null = null
+        const kill = (sig: NodeJS.Signals): void => {
+          if (pid !== undefined) killTree(pid, sig)
+          else killOnStart = sig
+        }
         let killTimer: NodeJS.Timeout | undefined
         const timer = setTimeout(() => {
           timedOut = true
-          if (pid !== undefined) {
-            killTree(pid, 'SIGTERM')
-            killTimer = setTimeout(() => killTree(pid, 'SIGKILL'), KILL_GRACE_MS)
-          }
+          kill('SIGTERM')
+          killTimer = setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS)
         }, timeoutMs)
         const onAbort = (): void => {
           aborted = true
-          if (pid !== undefined) killTree(pid, 'SIGKILL')
+          kill('SIGKILL')
         }
         signal.addEventListener('abort', onAbort)
         if (signal.aborted) onAbort()
 
-        const finish = (spawnError?: Error): void => {
-          if (settled) return
-          settled = true
+        const request: SpawnRequest = {
+          file: cmd.file,
+          args: cmd.args,
+          cwd: baseDir,
+          env: { [RUN_ENV]: runId, BATCHERY_SEQ: String(item.seq), BATCHERY_OUT: item.out },
+          detached: posix,
+          windowsVerbatimArguments: !posix && job.shell
+        }
+        const started = (p: number | undefined): void => {
+          pid = p
+          if (p === undefined) return
+          running.add(p)
+          if (killOnStart) killTree(p, killOnStart)
+        }
+        const done = (d: SpawnDone): void => {
           clearTimeout(timer)
           clearTimeout(killTimer)
           signal.removeEventListener('abort', onAbort)
           if (pid !== undefined) running.delete(pid)
-          child.stdout?.destroy()
-          child.stderr?.destroy()
           const runtimeMs = performance.now() - t0
-          const base = { startedAt, runtimeMs, stdout: stdout.toString(), stderr: stderr.toString(), timedOut, aborted, fatal: null }
-          if (spawnError) {
-            const code = (spawnError as NodeJS.ErrnoException).code
-            const why = code === 'ENOENT' ? 'it was not found' : code === 'EACCES' ? 'it may not be run (permission denied)' : spawnError.message
+          const base = { startedAt, runtimeMs, stdout: d.stdout, stderr: d.stderr, timedOut, aborted, fatal: null }
+          if (d.error) {
+            const code = d.error.code
+            const why = code === 'ENOENT' ? 'it was not found' : code === 'EACCES' ? 'it may not be run (permission denied)' : d.error.message
             resolvePromise({ ...base, ok: false, exitCode: null, signal: null, message: `the program ${JSON.stringify(cmd.file)} could not be started: ${why}` })
             return
           }
-          const code = exit?.code ?? null
-          const sig = exit?.signal ?? null
           let message: string | null = null
           if (timedOut) message = `the command took longer than the job's timeout (${job.policy.timeout}) and was stopped`
-          else if (sig) message = `the command was killed by ${sig}${lastLine(base.stderr) ? ` (${JSON.stringify(lastLine(base.stderr))})` : ''}`
-          else if (code !== 0) message = `the command ended with exit code ${code}${lastLine(base.stderr) ? ` (${JSON.stringify(lastLine(base.stderr))})` : ''}`
-          resolvePromise({ ...base, ok: message === null && !aborted, exitCode: code, signal: sig, message })
+          else if (d.signal) message = `the command was killed by ${d.signal}${lastLine(base.stderr) ? ` (${JSON.stringify(lastLine(base.stderr))})` : ''}`
+          else if (d.code !== 0) message = `the command ended with exit code ${d.code}${lastLine(base.stderr) ? ` (${JSON.stringify(lastLine(base.stderr))})` : ''}`
+          resolvePromise({ ...base, ok: message === null && !aborted, exitCode: d.code, signal: d.signal, message })
         }
-        child.on('error', (e) => finish(e))
-        child.on('exit', (code, sig) => {
-          exit = { code, signal: sig }
-          // Output still in the pipes arrives before 'close'; a background process that kept them open is not waited for.
-          const wait = setTimeout(() => finish(), CLOSE_WAIT_MS)
-          child.on('close', () => {
-            clearTimeout(wait)
-            finish()
-          })
-        })
+        spawner.start(request, started, done)
       })
+  }
+}
+
+/** Starts commands and reports their process ids and outcomes (spawn-collect.ts). */
+interface Spawner {
+  start(request: SpawnRequest, started: (pid: number | undefined) => void, done: (d: SpawnDone) => void): void
+  close(): void
+}
+
+/**
+ * Commands started by the small helper process (spawn-helper.ts), or, if it cannot be started or
+ * stops, from this process. A command in flight when the helper stops is reported as not started.
+ */
+function createSpawner(): Spawner {
+  let helper: ChildProcess | null = null
+  const pending = new Map<number, { started: (pid: number | undefined) => void; done: (d: SpawnDone) => void; pidSeen: boolean }>()
+  let next = 1
+  // Not inside the desktop app: its Electron binary may not run as Node (the runAsNode fuse is
+  // off), so a fork would start a second app. There commands start from the engine's process.
+  if (!process.versions.electron) {
+    try {
+      helper = fork(resolveBuiltWorker('spawn-helper.js'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] })
+    } catch {
+      helper = null
+    }
+  }
+  const lost = (): void => {
+    helper = null
+    for (const [id, p] of pending) {
+      pending.delete(id)
+      if (!p.pidSeen) p.started(undefined)
+      p.done({ code: null, signal: null, stdout: '', stderr: '', error: { message: "Batchery's helper that starts commands stopped; the file is tried again if the job allows retries" } })
+    }
+  }
+  helper?.on('error', lost)
+  helper?.on('exit', lost)
+  helper?.on('message', (m: { id: number; pid?: number | null; done?: SpawnDone }) => {
+    const p = pending.get(m.id)
+    if (!p) return
+    if (m.done) {
+      pending.delete(m.id)
+      p.done(m.done)
+    } else {
+      p.pidSeen = true
+      p.started(m.pid ?? undefined)
+    }
+  })
+  // The helper keeps this process alive only while a command runs; the run's end closes it.
+  const channel = (): { ref(): void; unref(): void } | undefined => (helper as unknown as { channel?: { ref(): void; unref(): void } } | null)?.channel
+  helper?.unref()
+  channel()?.unref()
+  return {
+    start: (request, started, done) => {
+      if (!helper?.connected) {
+        spawnCollect(request, started, done)
+        return
+      }
+      const id = next++
+      if (!pending.size) channel()?.ref()
+      pending.set(id, {
+        started,
+        done: (d) => {
+          if (!pending.size) channel()?.unref()
+          done(d)
+        },
+        pidSeen: false
+      })
+      helper.send({ id, request })
+    },
+    close: () => {
+      if (helper?.connected) helper.disconnect()
+    }
   }
 }
 
