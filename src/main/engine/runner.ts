@@ -134,9 +134,15 @@ const PROGRESS_INTERVAL_MS = 100
 /** The error-rate halt rule waits for this many records, so one early bad row cannot halt a run. */
 const ERROR_RATE_MIN_RECORDS = 1000
 const MIN_PARTITION_BYTES = 1 << 20
-const MAX_PARTITION_BYTES = 8 << 20
+/**
+ * Each partition costs a staged file flushed to disk and two transactions. 8 per worker and up to
+ * 16 MB (was 16 and 8 MB) measured 6% less wall time on 1M rows (7 interleaved rounds, per-round
+ * ratio median 0.93, CPU -3%) and 4.5% less CPU on 10M rows; workers still finish within about a
+ * partition of each other.
+ */
+const MAX_PARTITION_BYTES = 16 << 20
 /** Partitions per worker a run aims for, so that workers finish close together. */
-const PARTITIONS_PER_WORKER = 16
+const PARTITIONS_PER_WORKER = 8
 /** A partition that took the whole process down this often while running alone is set aside. */
 const SOLO_DEATHS_TO_SET_ASIDE = 3
 const TRANSIENT_CODES = new Set(['EBUSY', 'EMFILE', 'ENFILE', 'EAGAIN', 'ETIMEDOUT', 'ERR_WORKER_OUT_OF_MEMORY'])
