@@ -360,17 +360,20 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       log.warn('partition quarantined', { partition: p.idx, file: f.rel_path, attempts, records: n, why })
       checkHaltRules()
     }
+    /** Waits while paused, then for a place in the window; false (holding nothing) if the run stopped meanwhile. */
+    const takeSlot = async (): Promise<boolean> => {
+      if (halt.signal.aborted) return false
+      await ctx.control?.gate()
+      await window.take()
+      if (!halt.signal.aborted) return true
+      window.give()
+      return false
+    }
     const runOne = async (p: PartitionRow, solo = false): Promise<void> => {
       const f = files.get(p.file_index) as RunFileRow
       for (let tries = 1; ; tries++) {
-        if (halt.signal.aborted) return
         let result: PartitionResult
-        await ctx.control?.gate()
-        await window.take()
-        if (halt.signal.aborted) {
-          window.give()
-          return
-        }
+        if (!(await takeSlot())) return
         const current = store.partition(runId, p.idx) as PartitionRow
         if (current.solo_deaths >= SOLO_DEATHS_TO_SET_ASIDE) {
           window.give()
@@ -433,13 +436,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     // Many small files: a batch of them is one task and one commit, not one of each per file
     // (a Piscina task, an attempt and a commit transaction cost more than 10 rows of work).
     const runBatch = async (batch: PartitionRow[]): Promise<void> => {
-      if (halt.signal.aborted) return
-      await ctx.control?.gate()
-      await window.take()
-      if (halt.signal.aborted) {
-        window.give()
-        return
-      }
+      if (!(await takeSlot())) return
       const attempts = store.db.transaction(() => batch.map((p) => store.startAttempt(runId, p.idx, false)))()
       const timeout = AbortSignal.timeout(timeoutMs)
       let results: BatchResult[] = []
