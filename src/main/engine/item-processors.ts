@@ -12,7 +12,6 @@ import { createWorkerPool, resolveBuiltWorker } from './executor'
 import { resolveIn } from './paths'
 import { spawnCollect, type SpawnDone, type SpawnRequest } from './spawn-collect'
 
-
 /** After a timeout's SIGTERM, the process tree gets this long before SIGKILL. */
 const KILL_GRACE_MS = 2000
 /** The environment variable that marks every process of a run (found again after a crash). */
