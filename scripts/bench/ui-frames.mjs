@@ -4,6 +4,11 @@
 // run of N records streams progress to the live run screen. Debian's Chromium via playwright-core.
 //
 //   npm run bench:ui -- [--rows 1000000]
+//
+// To see what a long frame was doing: UI_BENCH_DETAIL=1 prints every gap over 50 ms between
+// frames and every long animation frame (Long Animation Frames API: duration, blocking time,
+// which callbacks ran); UI_BENCH_PROFILE=file.cpuprofile saves a CPU profile of the page and
+// UI_BENCH_TRACE=file.json a Chrome trace of the run.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -64,11 +69,16 @@ const paint = await page.evaluate(() => ({
   rowsAt: performance.now()
 }))
 await page.evaluate(() => {
-  const s = { frames: 0, long: 0, worst: 0, last: performance.now() }
+  const s = { frames: 0, long: 0, worst: 0, last: performance.now(), gaps: [], loaf: [] }
   window.__frames = s
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      s.loaf.push({ at: Math.round(e.startTime), ms: Math.round(e.duration), block: Math.round(e.blockingDuration ?? 0), render: Math.round(e.renderStart ? e.startTime + e.duration - e.renderStart : 0), scripts: (e.scripts ?? []).map((x) => `${x.invoker} ${Math.round(x.duration)}ms`).slice(0, 3) })
+    }
+  }).observe({ type: 'long-animation-frame', buffered: false })
   const tick = (now) => {
     const d = now - s.last
-    if (d > 50) s.long++
+    if (d > 50) { s.long++; s.gaps.push([Math.round(s.last), Math.round(d)]) }
     s.worst = Math.max(s.worst, d)
     s.last = now
     s.frames++
@@ -76,11 +86,26 @@ await page.evaluate(() => {
   }
   requestAnimationFrame(tick)
 })
+// UI_BENCH_PROFILE=file.cpuprofile: a CPU profile of the page during the run (Chrome DevTools format).
+const cdp = process.env.UI_BENCH_PROFILE ? await page.context().newCDPSession(page) : null
+if (cdp) {
+  await cdp.send('Profiler.enable')
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+  await cdp.send('Profiler.start')
+}
+// UI_BENCH_TRACE=file.json: a Chrome trace (devtools.timeline) of the run, for chrome://tracing or DevTools.
+if (process.env.UI_BENCH_TRACE) await browser.startTracing(page, { path: process.env.UI_BENCH_TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] })
 const t0 = Date.now()
 await page.getByTestId('run-job-big').click()
 await page.getByTestId('accounting').waitFor({ timeout: 600_000 })
 const secs = (Date.now() - t0) / 1000
 const f = await page.evaluate(() => window.__frames)
+if (process.env.UI_BENCH_TRACE) await browser.stopTracing()
+if (cdp) writeFileSync(process.env.UI_BENCH_PROFILE, JSON.stringify((await cdp.send('Profiler.stop')).profile))
+if (process.env.UI_BENCH_DETAIL) {
+  process.stderr.write(`gaps over 50 ms between frames [at ms, length ms]: ${JSON.stringify(f.gaps)}\n`)
+  for (const l of f.loaf) process.stderr.write(`long animation frame at ${l.at} ms: ${l.ms} ms (blocking ${l.block}, rendering ${l.render}) ${l.scripts.join(' | ')}\n`)
+}
 await browser.close()
 serve.kill('SIGTERM')
 const table = [
@@ -93,6 +118,7 @@ const table = [
   `| run of ${rows.toLocaleString('en-US')} records watched live | ${secs.toFixed(1)} s |`,
   `| frames per second during the run | ${(f.frames / secs).toFixed(0)} |`,
   `| frames longer than 50 ms | ${f.long} of ${f.frames} (worst ${f.worst.toFixed(0)} ms) |`,
+  `| long animation frames (the page's own work over 50 ms in one frame) | ${f.loaf.length} (worst ${Math.max(0, ...f.loaf.map((l) => l.ms))} ms) |`,
   `| run.progressed events per second | ${(events / secs).toFixed(1)} |`
 ].join('\n')
 process.stdout.write(table + '\n')

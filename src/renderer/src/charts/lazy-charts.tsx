@@ -1,6 +1,6 @@
 // Charts load on demand: recharts is most of the bundle, and the screens' text and tables should
 // paint without waiting for it. The placeholder keeps the layout still while it loads.
-import { lazy, Suspense } from 'react'
+import { lazy, memo, Suspense } from 'react'
 import type { DurationBars as DurationBarsType } from './DurationBars'
 import type { RateChart as RateChartType } from './RateChart'
 
@@ -15,10 +15,11 @@ export function DurationBars(props: Parameters<typeof DurationBarsType>[0]): Rea
   )
 }
 
-export function RateChart(props: Parameters<typeof RateChartType>[0]): React.JSX.Element {
+/** Memoised: a live screen re-renders on every progress event, the chart only when its points change. */
+export const RateChart = memo(function RateChart(props: Parameters<typeof RateChartType>[0]): React.JSX.Element {
   return (
     <Suspense fallback={<figure className="chart-card chart-loading" aria-hidden="true" />}>
       <RateChartLazy {...props} />
     </Suspense>
   )
-}
+})

@@ -1,3 +1,4 @@
+import { memo } from 'react'
 import type { PartitionView } from '../../../../shared/api'
 import { formatBytes, formatCount, formatDuration } from '../../components/format'
 
@@ -7,8 +8,11 @@ const STATE_LABELS: Record<PartitionView['state'], string> = {
   superseded: 'replaced by a retry'
 }
 
-/** The run's partitions as small squares coloured by state; hover or focus for details. */
-export function PartitionGrid(props: { partitions: PartitionView[] }): React.JSX.Element {
+/**
+ * The run's partitions as small squares coloured by state; hover or focus for details. Drawn
+ * again only when the run is fetched again, not on each progress event.
+ */
+export const PartitionGrid = memo(function PartitionGrid(props: { partitions: PartitionView[] }): React.JSX.Element {
   const { partitions } = props
   const counts = { pending: 0, committed: 0, superseded: 0 }
   for (const p of partitions) counts[p.state]++
@@ -44,4 +48,4 @@ export function PartitionGrid(props: { partitions: PartitionView[] }): React.JSX
       </p>
     </div>
   )
-}
+})

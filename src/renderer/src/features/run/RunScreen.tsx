@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useEffect, useMemo, useRef, useState } from 'react'
 import type { ApiError, Result, RunStatus } from '../../../../shared/api'
 import { call, toApiError } from '../../api/client'
 import { desktopApi } from '../../api/window-api'
@@ -9,10 +9,10 @@ import { formatBytes, formatCount, formatDateTime, formatDuration, formatRate } 
 import { PageHeader } from '../../components/PageHeader'
 import { StatusBadge } from '../../components/StatusBadge'
 import { href, navigate } from '../../routing/routes'
-import { useRunLiveStore } from '../../stores/run-live-store'
+import { type RatePoint, useRunLiveStore } from '../../stores/run-live-store'
 import { useRunsStore } from '../../stores/runs-store'
 import { PartitionGrid } from './PartitionGrid'
-import { accountingLine, balances, canCancel, canPause, canResume, isTerminal, rateSeries } from './run-view'
+import { accountingLine, balances, canCancel, canPause, canResume, isTerminal, rateSeries, sameSeries } from './run-view'
 import './run.css'
 
 /** Desktop-only method (src/main/electron/desktop-methods.ts): show a run's outputs in the file manager. */
@@ -51,7 +51,16 @@ export function RunScreen(props: { runId: string }): React.JSX.Element {
     if (isTerminal(live?.status) && detail && !isTerminal(detail.status)) void loadRun(runId)
   }, [live?.status, detail, loadRun, runId])
 
-  const series = useMemo(() => rateSeries(detail?.metrics ?? [], live?.series ?? []), [detail?.metrics, live?.series])
+  // Progress arrives about four times a second and the run is fetched again every second; the
+  // charts are redrawn only when a point is added or changes, not on every event (each redraw
+  // of two charts costs tens of milliseconds of the page's thread while the workers load the CPU).
+  const lastSeries = useRef<RatePoint[]>([])
+  const series = useMemo(() => {
+    const next = rateSeries(detail?.metrics ?? [], live?.series ?? [])
+    if (sameSeries(next, lastSeries.current)) return lastSeries.current
+    lastSeries.current = next
+    return next
+  }, [detail?.metrics, live?.series])
   const recordsPoints = useMemo(() => series.map((p) => ({ second: p.second, value: p.recordsPerSec })), [series])
   const mbPoints = useMemo(() => series.map((p) => ({ second: p.second, value: p.mbPerSec })), [series])
 
@@ -241,6 +250,7 @@ export function RunScreen(props: { runId: string }): React.JSX.Element {
           unit="MB/s"
           points={mbPoints}
           color="var(--accent-2)"
+          lagMs={500}
           testId="chart-bytes"
           emptyText={terminal ? 'The run was too short to measure.' : undefined}
         />

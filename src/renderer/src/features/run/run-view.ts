@@ -36,9 +36,26 @@ export function balances(c: Counts): boolean {
 
 const BYTES_PER_MB = 1_000_000
 
-/** Stored one-second metrics, then the live points that come after them. */
+/**
+ * Stored one-second metrics from before this screen heard the run, then the live points. (The
+ * stored ones cover what happened before the screen opened; once live points arrive they carry
+ * the series, so fetching the run again does not redraw the charts with the same seconds.)
+ */
 export function rateSeries(metrics: MetricPoint[], live: RatePoint[]): RatePoint[] {
-  const stored: RatePoint[] = metrics.map((m) => ({ second: m.second, recordsPerSec: m.records, mbPerSec: m.bytes / BYTES_PER_MB }))
-  const lastStored = stored.length ? (stored[stored.length - 1] as RatePoint).second : -Infinity
-  return [...stored, ...live.filter((p) => p.second > lastStored)]
+  const firstLive = live.length ? (live[0] as RatePoint).second : Infinity
+  const stored: RatePoint[] = []
+  for (const m of metrics) if (m.second < firstLive) stored.push({ second: m.second, recordsPerSec: m.records, mbPerSec: m.bytes / BYTES_PER_MB })
+  return live.length ? [...stored, ...live] : stored
+}
+
+/** True when two rate series hold the same points (a refetch of the run returns new arrays). */
+export function sameSeries(a: readonly RatePoint[], b: readonly RatePoint[]): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as RatePoint
+    const y = b[i] as RatePoint
+    if (x.second !== y.second || x.recordsPerSec !== y.recordsPerSec || x.mbPerSec !== y.mbPerSec) return false
+  }
+  return true
 }
