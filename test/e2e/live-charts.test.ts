@@ -19,8 +19,10 @@ const errors: string[] = []
 beforeAll(async () => {
   work = tempDir()
   mkdirSync(join(work, 'in'))
-  // Enough rows for a run of several seconds on one worker: one chart point per second.
-  writeFileSync(join(work, 'in', 'orders.csv'), ordersCsv(orderRows(400_000, 7)))
+  // Enough rows for a run of ten seconds or more on one worker (one chart point per second):
+  // three files of 400,000 rows.
+  const csv = ordersCsv(orderRows(400_000, 7))
+  for (const n of [1, 2, 3]) writeFileSync(join(work, 'in', `orders-${n}.csv`), csv)
   server = await serve(tempDir())
   browser = await launch()
   page = await openPage(browser, errors)
