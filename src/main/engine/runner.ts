@@ -308,26 +308,48 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
 
     // Partitions that are their output's whole file: written with the header and linked into place.
     const wholeOutputs = new Set<number>()
+    // What every task of the run shares is built once (tasks are copied to the workers anyway):
+    // tens of thousands of small files would otherwise make as many copies for the collector.
+    const pipeline = { hash: loaded.hash, steps: job.steps, baseDir: loaded.baseDir }
+    const input = taskInput(job)
+    const indexed = needsIndex(job)
+    const recordBytes = maxRecordBytes(job)
+    const byColumns = new Map<string[], { output: PartitionTask['output']; head: string }>()
+    const forColumns = (columns: string[]): { output: PartitionTask['output']; head: string } => {
+      let c = byColumns.get(columns)
+      if (!c) {
+        const head = outputHead(job.output.format, columns, outputDelimiter(job), job.output.quoting)?.toString() ?? ''
+        byColumns.set(columns, (c = { output: { format: job.output.format, delimiter: outputDelimiter(job), columns, quoting: job.output.quoting }, head }))
+      }
+      return c
+    }
+    const headers = new Map<string, string[]>()
+    const headerOf = (f: RunFileRow): string[] | null => {
+      if (!f.header) return null
+      let h = headers.get(f.header)
+      if (!h) headers.set(f.header, (h = JSON.parse(f.header) as string[]))
+      return h
+    }
     const taskFor = (p: PartitionRow, attempt: number): PartitionTask => {
       const f = files.get(p.file_index) as RunFileRow
-      const columns = columnsByFile.get(p.file_index) ?? []
+      const c = forColumns(columnsByFile.get(p.file_index) ?? [])
       return {
-        ...(wholeOutputs.has(p.idx) ? { wholeOutput: { head: outputHead(job.output.format, columns, outputDelimiter(job), job.output.quoting)?.toString() ?? '' } } : {}),
+        ...(wholeOutputs.has(p.idx) ? { wholeOutput: { head: c.head } } : {}),
         runId,
         partitionIdx: p.idx,
         attempt,
-        pipeline: { hash: loaded.hash, steps: job.steps, baseDir: loaded.baseDir },
-        input: taskInput(job),
-        output: { format: job.output.format, delimiter: outputDelimiter(job), columns, quoting: job.output.quoting },
+        pipeline,
+        input,
+        output: c.output,
         file: f.path,
         start: p.start,
         end: p.end,
         firstLine: p.first_line,
         lastOfFile: p.last_of_file === 1,
-        maxRecordBytes: maxRecordBytes(job),
-        header: f.header ? (JSON.parse(f.header) as string[]) : null,
+        maxRecordBytes: recordBytes,
+        header: headerOf(f),
         stagedPath: join(staging, `p${p.idx}.out`),
-        indexPath: needsIndex(job) ? join(staging, `p${p.idx}.index`) : null,
+        indexPath: indexed ? join(staging, `p${p.idx}.index`) : null,
         progress: progressBuf
       }
     }
@@ -902,9 +924,12 @@ function sizeIs(path: string, bytes: number | null): boolean {
 
 function outputColumns(job: Job, files: RunFileRow[]): Map<number, string[]> {
   const byFile = new Map<number, string[]>()
+  // Files with the same header share one list (a folder of 40,000 exports has one header).
+  const byHeader = new Map<string | null, string[]>()
   for (const f of files) {
-    const header: string[] = f.header ? JSON.parse(f.header) : []
-    byFile.set(f.file_index, columnsAfter(header, job.steps).columns)
+    let columns = byHeader.get(f.header)
+    if (!columns) byHeader.set(f.header, (columns = columnsAfter(f.header ? (JSON.parse(f.header) as string[]) : [], job.steps).columns))
+    byFile.set(f.file_index, columns)
   }
   if (job.output.layout === 'merged') {
     const all = unionColumns([...byFile.values()])
@@ -1107,30 +1132,35 @@ function assemble(
  * disk, a file system without them).
  */
 function linkWholeOutput(staged: string, path: string, runId: string, p: PartitionRow, tmpOutputs: string[]): AssembledOutput {
-  const done = { path, records: p.records_out ?? 0, bytes: p.staged_bytes ?? 0, sha256: p.staged_sha256 as string }
+  const records = p.records_out ?? 0
+  const bytes = p.staged_bytes ?? 0
+  const sha256 = p.staged_sha256 as string
   // Already in place: this run linked it there before it was stopped. (A rename between two links
   // of one file does nothing, so a new temporary link would stay behind.)
-  if (sameFile(staged, path)) return { ...done, tmp: path }
+  if (sameFile(staged, path)) return { path, tmp: path, records, bytes, sha256 }
   mkdirSync(dirname(path), { recursive: true })
   const tmp = join(dirname(path), `.${basename(path)}.${runId}.partial`)
   tmpOutputs.push(tmp)
-  rmSync(tmp, { force: true })
   try {
-    linkSync(staged, tmp)
+    try {
+      linkSync(staged, tmp)
+    } catch (e) {
+      // Left by an attempt of this run that was stopped: replace it.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+      rmSync(tmp, { force: true })
+      linkSync(staged, tmp)
+    }
   } catch {
     copyFileDurably(staged, tmp)
   }
-  return { ...done, tmp }
+  return { path, tmp, records, bytes, sha256 }
 }
 
 function sameFile(a: string, b: string): boolean {
-  try {
-    const x = statSync(a)
-    const y = statSync(b)
-    return x.ino === y.ino && x.dev === y.dev
-  } catch {
-    return false
-  }
+  // Usually the output is not there yet: one stat, and no error thrown and caught per output.
+  const y = statSync(b, { throwIfNoEntry: false })
+  const x = y && statSync(a, { throwIfNoEntry: false })
+  return !!x && !!y && x.ino === y.ino && x.dev === y.dev
 }
 
 /** The job's outputs are assembled record by record from an index the workers write (see PartitionTask.indexPath). */

@@ -332,13 +332,31 @@ export class Store {
     })()
   }
 
+  // A run over many files holds a row per file and per partition for the whole run. Rows come
+  // back as arrays and are built into objects of one fixed shape, sharing the run's id and
+  // repeated strings: better-sqlite3's own row objects of 20 columns are dictionaries of about
+  // 1.6 KB each, and at 40,000 files they kept the engine's heap four times larger.
   files(runId: string): RunFileRow[] {
-    return this.stmt('SELECT * FROM run_files WHERE run_id = ? ORDER BY file_index').all(runId) as RunFileRow[]
+    const rows = this.stmt('SELECT file_index, path, rel_path, size, mtime_ms, sha256, header FROM run_files WHERE run_id = ? ORDER BY file_index')
+      .raw(true)
+      .all(runId) as [number, string, string, number, number, string, string | null][]
+    const headers = new Map<string, string>()
+    return rows.map(([file_index, path, rel_path, size, mtime_ms, sha256, header]) => {
+      const shared = header === null ? null : (headers.get(header) ?? (headers.set(header, header), header))
+      return { run_id: runId, file_index, path, rel_path, size, mtime_ms, sha256, header: shared }
+    })
   }
 
   /** Live partitions in output order: by file, then by position in the file. */
   partitions(runId: string): PartitionRow[] {
-    return this.stmt("SELECT * FROM partitions WHERE run_id = ? AND state != 'superseded' ORDER BY file_index, start").all(runId) as PartitionRow[]
+    const rows = this.stmt(
+      `SELECT idx, file_index, start, end, first_line, last_of_file, state, attempts, staged_bytes, keys_bytes, records_in, records_out, filtered,
+              failed, duration_ms, last_error, in_flight, solo, suspect, solo_deaths, staged_sha256
+         FROM partitions WHERE run_id = ? AND state != 'superseded' ORDER BY file_index, start`
+    )
+      .raw(true)
+      .all(runId) as unknown[][]
+    return rows.map((r) => partitionRow(runId, r))
   }
 
   /** How many live partitions a run has, committed and pending: counted in SQL, for frequent progress. */
@@ -520,5 +538,36 @@ export class Store {
          WHERE f.run_id = ? ORDER BY f.file_index, f.line, f.id`
       )
       .iterate(runId) as Iterable<{ file: string; line: number; step: string; code: string; message: string; raw: string }>
+  }
+}
+
+const PARTITION_STATES: readonly PartitionRow['state'][] = ['pending', 'committed', 'superseded']
+
+/** One partition row from the column list of Store.partitions, in one object shape. */
+function partitionRow(runId: string, r: unknown[]): PartitionRow {
+  const state = PARTITION_STATES.find((x) => x === r[6]) ?? (r[6] as PartitionRow['state'])
+  return {
+    run_id: runId,
+    idx: r[0] as number,
+    file_index: r[1] as number,
+    start: r[2] as number,
+    end: r[3] as number,
+    first_line: r[4] as number,
+    last_of_file: r[5] as number,
+    state,
+    attempts: r[7] as number,
+    staged_bytes: r[8] as number | null,
+    keys_bytes: r[9] as number | null,
+    records_in: r[10] as number | null,
+    records_out: r[11] as number | null,
+    filtered: r[12] as number | null,
+    failed: r[13] as number | null,
+    duration_ms: r[14] as number | null,
+    last_error: r[15] as string | null,
+    in_flight: r[16] as number,
+    solo: r[17] as number,
+    suspect: r[18] as number,
+    solo_deaths: r[19] as number,
+    staged_sha256: r[20] as string | null
   }
 }
