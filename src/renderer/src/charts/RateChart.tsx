@@ -62,24 +62,24 @@ const ChartBody = memo(function ChartBody(props: { points: RateSeriesPoint[]; ti
   return (
     <div style={{ height: HEIGHT_PX }} role="img" aria-label={`${props.title} over time; latest ${latest === undefined ? 'none' : formatRate(latest)} ${props.unit}`}>
       <LineChart data={points} margin={MARGIN} responsive style={CHART_STYLE}>
-          <CartesianGrid stroke="var(--grid)" vertical={false} />
-          <XAxis
-            dataKey="second"
-            type="number"
-            domain={['dataMin', 'dataMax']}
-            tickFormatter={(s: number) => `${formatDecimal(s)} s`}
-            stroke="var(--text-muted)"
-            fontSize={12}
-            tickLine={false}
-          />
-          <YAxis stroke="var(--text-muted)" fontSize={12} width={56} tickLine={false} tickFormatter={(v: number) => formatRate(v)} />
-          <Tooltip
-            isAnimationActive={false}
-            formatter={(v) => [`${formatRate(Number(v))} ${props.unit}`, props.title]}
-            labelFormatter={(s) => `${formatDecimal(Number(s))} s into the run`}
-            contentStyle={TOOLTIP_STYLE}
-          />
-          <Line type="monotone" dataKey="value" stroke={props.color ?? 'var(--accent)'} strokeWidth={2} dot={false} isAnimationActive={false} />
+        <CartesianGrid stroke="var(--grid)" vertical={false} />
+        <XAxis
+          dataKey="second"
+          type="number"
+          domain={['dataMin', 'dataMax']}
+          tickFormatter={(s: number) => `${formatDecimal(s)} s`}
+          stroke="var(--text-muted)"
+          fontSize={12}
+          tickLine={false}
+        />
+        <YAxis stroke="var(--text-muted)" fontSize={12} width={56} tickLine={false} tickFormatter={(v: number) => formatRate(v)} />
+        <Tooltip
+          isAnimationActive={false}
+          formatter={(v) => [`${formatRate(Number(v))} ${props.unit}`, props.title]}
+          labelFormatter={(s) => `${formatDecimal(Number(s))} s into the run`}
+          contentStyle={TOOLTIP_STYLE}
+        />
+        <Line type="monotone" dataKey="value" stroke={props.color ?? 'var(--accent)'} strokeWidth={2} dot={false} isAnimationActive={false} />
       </LineChart>
     </div>
   )
