@@ -519,6 +519,14 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     const batches = units.filter((u) => u.length > 1)
     if (batches.length) log.info('small files handed out in batches', { partitions: pending.length, batches: batches.length, tasks: units.length })
     await Promise.all(units.map((u) => (u.length === 1 ? runOne(u[0] as PartitionRow) : runBatch(u))))
+    // What the tasks needed is let go before assembly, which reads the run's rows again: over
+    // tens of thousands of files, both at once would double the engine's peak.
+    files.clear()
+    readWhole.clear()
+    wholeOutputs.clear()
+    units.length = 0
+    pending.length = 0
+    live.length = 0
     // Paused after the last partitions were handed out: wait before writing outputs.
     if (!halt.signal.aborted) await ctx.control?.gate()
     ctx.stop?.removeEventListener('abort', stopHandler)
@@ -546,11 +554,11 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
 
     phase = 'assembling'
     report(true)
+    // The workers are done: their memory is given back before the outputs are written.
+    await executor.destroy()
+    executor = null
     const assembled = assemble(store, runId, job, loaded, staging, columnsByFile, tmpOutputs, log)
     if (writesAfterAssembly(job.output.format)) {
-      // The workers are done: their memory is given back before the workbooks are written.
-      await executor.destroy()
-      executor = null
       // A workbook or a Parquet file is written from the assembled rows, streaming (assemble-formats.ts).
       for (const o of assembled.outputs) await writeFinalFormat(job.output.format, o, job.name, tmpOutputs)
     }
@@ -564,7 +572,8 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       return summary(store, runId, job.name, started)
     }
     // Inputs changed while the run read them: outputs would mix old and new data.
-    const moved = changedDuringRun(store.files(runId))
+    const inputFiles = store.files(runId)
+    const moved = changedDuringRun(inputFiles)
     if (moved.length) {
       for (const o of assembled.outputs) if (o.tmp !== o.path) rmSync(o.tmp, { force: true })
       const message = `Stopped: ${moved.join('; ')} while the run was reading it, so its outputs would mix old and new data. Nothing was written; run the job again.`
@@ -590,7 +599,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       assembled.outputs.map(({ path, records, bytes, sha256 }) => ({ path, records, bytes, sha256 })),
       run.failed > 0 ? 'partial' : 'succeeded',
       { peakRss: ticker.peakRss, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
-      filesOutside(store.files(runId), resolveIn(loaded.baseDir, job.input.folder))
+      filesOutside(inputFiles, resolveIn(loaded.baseDir, job.input.folder))
     )
     crashPoint('after-run-commit')
     rmSync(staging, { recursive: true, force: true })
