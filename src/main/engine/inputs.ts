@@ -80,7 +80,9 @@ function firstRecord(text: string, job: Job): { ok: true; fields: string[] } | {
 
 /** Columns from a header record's text; problems an analyst must fix are reported, not thrown. */
 export function headerColumns(text: string, job: Job, file: string): { ok: true; columns: string[] } | { ok: false; message: string } {
-  const sep = /^sep=(.)\r?$/.exec(text.split('\n')[0] ?? '')
+  // The first line only (splitting the whole text made an array of every line of a small file).
+  const nl = text.indexOf('\n')
+  const sep = /^sep=(.)\r?$/.exec(nl === -1 ? text : text.slice(0, nl))
   if (sep) {
     return { ok: false, message: `${file}, line 1: "sep=${sep[1]}" is Excel's delimiter hint, not a header; delete that line, and set input.delimiter to "${sep[1]}"` }
   }

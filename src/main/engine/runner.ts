@@ -333,8 +333,9 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     const taskFor = (p: PartitionRow, attempt: number): PartitionTask => {
       const f = files.get(p.file_index) as RunFileRow
       const c = forColumns(columnsByFile.get(p.file_index) ?? [])
-      return {
-        ...(wholeOutputs.has(p.idx) ? { wholeOutput: { head: c.head } } : {}),
+      // Built as a literal, not with a spread: a spread of a conditional object made V8 build
+      // each task as a dictionary of several kilobytes (266 MB over 40,000 files).
+      const task: PartitionTask = {
         runId,
         partitionIdx: p.idx,
         attempt,
@@ -352,6 +353,8 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         indexPath: indexed ? join(staging, `p${p.idx}.index`) : null,
         progress: progressBuf
       }
+      if (wholeOutputs.has(p.idx)) task.wholeOutput = { head: c.head }
+      return task
     }
 
     const checkHaltRules = (): void => {
