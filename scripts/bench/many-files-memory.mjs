@@ -29,7 +29,7 @@ for (const n of COUNTS) {
     policy: { concurrency: 2 }
   }
   const r = await runJob(base, job)
-  const out = r.result.counts?.out ?? r.result.out
+  const out = r.result.counts.out
   if (out !== meta.rows - meta.cancelled) throw new Error(`${n} files: ${out} records out, expected ${meta.rows - meta.cancelled}`)
   first ??= r.peakRssMb
   rows.push([fmt(n), fmt(r.wall, 2), fmt((r.wall * 1e6) / n), fmt(r.peakRssMb), fmt(r.peakRssMb / first, 2), fmt(out)])

@@ -290,7 +290,8 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     report(true)
 
     const files = new Map(store.files(runId).map((f) => [f.file_index, f]))
-    const columnsByFile = outputColumns(job, [...files.values()])
+    const parseHeader = headerParser()
+    const columnsByFile = outputColumns(job, [...files.values()], parseHeader)
     const halt = new AbortController()
     let haltReason: string | null = null
     let diskFull = false
@@ -323,13 +324,6 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       }
       return c
     }
-    const headers = new Map<string, string[]>()
-    const headerOf = (f: RunFileRow): string[] | null => {
-      if (!f.header) return null
-      let h = headers.get(f.header)
-      if (!h) headers.set(f.header, (h = JSON.parse(f.header) as string[]))
-      return h
-    }
     const taskFor = (p: PartitionRow, attempt: number): PartitionTask => {
       const f = files.get(p.file_index) as RunFileRow
       const c = forColumns(columnsByFile.get(p.file_index) ?? [])
@@ -348,7 +342,7 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
         firstLine: p.first_line,
         lastOfFile: p.last_of_file === 1,
         maxRecordBytes: recordBytes,
-        header: headerOf(f),
+        header: parseHeader(f.header),
         stagedPath: join(staging, `p${p.idx}.out`),
         indexPath: indexed ? join(staging, `p${p.idx}.index`) : null,
         progress: progressBuf
@@ -560,7 +554,8 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
     // The workers are done: their memory is given back before the outputs are written.
     await executor.destroy()
     executor = null
-    const assembled = assemble(store, runId, job, loaded, staging, columnsByFile, tmpOutputs, log)
+    const inputFiles = store.files(runId)
+    const assembled = assemble(store, runId, job, loaded, staging, inputFiles, columnsByFile, tmpOutputs, log)
     if (writesAfterAssembly(job.output.format)) {
       // A workbook or a Parquet file is written from the assembled rows, streaming (assemble-formats.ts).
       for (const o of assembled.outputs) await writeFinalFormat(job.output.format, o, job.name, tmpOutputs)
@@ -575,7 +570,6 @@ export async function executeRun(ctx: RunContext): Promise<RunSummary> {
       return summary(store, runId, job.name, started)
     }
     // Inputs changed while the run read them: outputs would mix old and new data.
-    const inputFiles = store.files(runId)
     const moved = changedDuringRun(inputFiles)
     if (moved.length) {
       for (const o of assembled.outputs) if (o.tmp !== o.path) rmSync(o.tmp, { force: true })
@@ -934,13 +928,27 @@ function sizeIs(path: string, bytes: number | null): boolean {
   }
 }
 
-function outputColumns(job: Job, files: RunFileRow[]): Map<number, string[]> {
+/**
+ * A file row's header (stored as JSON) as a list of names, parsed once per distinct header: a
+ * folder of 40,000 exports has one header, shared by all their rows and tasks.
+ */
+function headerParser(): (header: string | null) => string[] | null {
+  const parsed = new Map<string, string[]>()
+  return (header) => {
+    if (!header) return null
+    let names = parsed.get(header)
+    if (!names) parsed.set(header, (names = JSON.parse(header) as string[]))
+    return names
+  }
+}
+
+function outputColumns(job: Job, files: RunFileRow[], parseHeader: (header: string | null) => string[] | null): Map<number, string[]> {
   const byFile = new Map<number, string[]>()
-  // Files with the same header share one list (a folder of 40,000 exports has one header).
+  // Files with the same header share one list.
   const byHeader = new Map<string | null, string[]>()
   for (const f of files) {
     let columns = byHeader.get(f.header)
-    if (!columns) byHeader.set(f.header, (columns = columnsAfter(f.header ? (JSON.parse(f.header) as string[]) : [], job.steps).columns))
+    if (!columns) byHeader.set(f.header, (columns = columnsAfter(parseHeader(f.header) ?? [], job.steps).columns))
     byFile.set(f.file_index, columns)
   }
   if (job.output.layout === 'merged') {
@@ -982,11 +990,11 @@ function assemble(
   job: Job,
   loaded: LoadedRecordsJob,
   staging: string,
+  files: RunFileRow[],
   columnsByFile: Map<number, string[]>,
   tmpOutputs: string[],
   log: Logger
 ): { outputs: AssembledOutput[]; deduped: number; recordsOut: number } {
-  const files = store.files(runId)
   const parts = store.partitions(runId)
   const indexed = needsIndex(job)
   const routeStep = job.steps.find((s): s is Extract<Job['steps'][number], { route: unknown }> => 'route' in s)
@@ -1171,8 +1179,9 @@ function linkWholeOutput(staged: string, path: string, runId: string, p: Partiti
 function sameFile(a: string, b: string): boolean {
   // Usually the output is not there yet: one stat, and no error thrown and caught per output.
   const y = statSync(b, { throwIfNoEntry: false })
-  const x = y && statSync(a, { throwIfNoEntry: false })
-  return !!x && !!y && x.ino === y.ino && x.dev === y.dev
+  if (!y) return false
+  const x = statSync(a, { throwIfNoEntry: false })
+  return x !== undefined && x.ino === y.ino && x.dev === y.dev
 }
 
 /** The job's outputs are assembled record by record from an index the workers write (see PartitionTask.indexPath). */
